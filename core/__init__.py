@@ -1,0 +1,1 @@
+"""The hub runtime: bus, states, services, entities, registries, config, loader, recorder, http."""

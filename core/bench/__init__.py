@@ -1,0 +1,79 @@
+"""Benchmarks shipped with the hub: `plantpulse bench NAME [--runs N]`.
+
+Each benchmark measures one figure end to end (timers start before the first event is fired)
+and returns it; the runner prints every run and, as the last line, the median in the form
+`NAME: VALUE UNIT`. They are not tests: they print figures for the README and closing notes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, TextIO
+
+# Modules that register benchmarks when imported.
+BENCH_MODULES: Final = (
+    "plantpulse.core.bench.core_bench",
+    "plantpulse.core.bench.recorder_bench",
+    "plantpulse.core.bench.boot_bench",
+)
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """Command-line options a benchmark may use."""
+
+    config_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A named measurement returning one figure in `unit`; higher is better unless noted."""
+
+    name: str
+    unit: str
+    description: str
+    run_once: Callable[[BenchOptions], float]
+
+
+BENCHMARKS: dict[str, Benchmark] = {}
+
+
+def benchmark(name: str, unit: str) -> Callable[[Callable[[BenchOptions], float]], Callable]:
+    """Register `run_once(options) -> figure` as benchmark `name`."""
+
+    def register(func: Callable[[BenchOptions], float]) -> Callable[[BenchOptions], float]:
+        BENCHMARKS[name] = Benchmark(name, unit, (func.__doc__ or "").strip(), func)
+        return func
+
+    return register
+
+
+def load_benchmarks() -> dict[str, Benchmark]:
+    """Import the benchmark modules and return the registry."""
+    for module in BENCH_MODULES:
+        importlib.import_module(module)
+    return BENCHMARKS
+
+
+def format_figure(value: float) -> str:
+    """Round a figure for printing: whole numbers when large, three significant digits else."""
+    if abs(value) >= 100:
+        return f"{value:.0f}"
+    return f"{value:.3g}"
+
+
+def run_benchmark(name: str, runs: int, options: BenchOptions, out: TextIO) -> float:
+    """Run a benchmark `runs` times, print each figure, and print the median last."""
+    bench = load_benchmarks()[name]
+    figures = []
+    for index in range(runs):
+        value = bench.run_once(options)
+        figures.append(value)
+        print(f"run {index + 1}/{runs}: {format_figure(value)} {bench.unit}", file=out, flush=True)
+    median = statistics.median(figures)
+    print(f"{name}: {format_figure(median)} {bench.unit}", file=out, flush=True)
+    return median

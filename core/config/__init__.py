@@ -1,0 +1,1 @@
+"""Configuration: YAML loading with locations, packages, schemas and site settings."""

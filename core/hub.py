@@ -1,0 +1,268 @@
+"""The Hub: one per process, owning the bus, states, services, timers, tasks and lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from enum import IntEnum
+from functools import partial
+from inspect import isawaitable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from plantpulse.core.config.errors import ConfigIssue
+from plantpulse.core.config.site import SiteConfig
+from plantpulse.core.const import (
+    EVENT_HUB_CLOSE,
+    EVENT_HUB_START,
+    EVENT_HUB_STARTED,
+    EVENT_HUB_STOP,
+    HubState,
+)
+from plantpulse.core.events import EventBus
+from plantpulse.core.services import ServiceRegistry
+from plantpulse.core.states import StateMachine
+
+_LOGGER = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+STOP_STEP_TIMEOUT = 30.0
+EXECUTOR_WORKERS = 4
+
+
+class StopStage(IntEnum):
+    """Order in which stop callbacks run: stop taking requests, stop devices, then flush."""
+
+    HTTP = 10
+    INTEGRATIONS = 20
+    RECORDER = 90
+    STORAGE = 100
+
+
+StopCallback = Callable[[], Awaitable[None] | None]
+
+
+class Hub:
+    """The root object of a running hub. Passed explicitly; never a global.
+
+    Create it inside a running event loop. Integrations reach everything through it:
+    `hub.bus`, `hub.states`, `hub.services`, `hub.entities`, the registries, `hub.site`.
+    """
+
+    def __init__(self, config_dir: Path, site: SiteConfig | None = None) -> None:
+        from plantpulse.core.entity_manager import EntityManager
+        from plantpulse.core.notifications import Notifications
+        from plantpulse.core.registry import AreaRegistry, DeviceRegistry, EntityRegistry
+
+        self.loop = asyncio.get_running_loop()
+        self.config_dir = Path(config_dir)
+        self.site = site or SiteConfig()
+        self.state = HubState.NOT_RUNNING
+        self.bus = EventBus(self)
+        self.states = StateMachine(self.bus)
+        self.services = ServiceRegistry(self)
+        self.config: dict[str, Any] = {}
+        self.config_issues: list[ConfigIssue] = []
+        self.components: set[str] = set()
+        self.data: dict[str, Any] = {}
+        self.area_registry = AreaRegistry(self)
+        self.device_registry = DeviceRegistry(self)
+        self.entity_registry = EntityRegistry(self)
+        self.entities = EntityManager(self)
+        self.notifications = Notifications(self)
+        self.executor = ThreadPoolExecutor(EXECUTOR_WORKERS, thread_name_prefix="plantpulse")
+        self._tasks: set[asyncio.Future[Any]] = set()
+        self._background: set[asyncio.Task[Any]] = set()
+        self._timers: set[asyncio.TimerHandle] = set()
+        self._stop_callbacks: list[tuple[StopStage, int, StopCallback]] = []
+        self._stopped = asyncio.Event()
+        self.exit_code = 0
+
+    def path(self, *parts: str) -> Path:
+        """A path inside the config dir."""
+        return self.config_dir.joinpath(*parts)
+
+    # Tasks and executor -------------------------------------------------------------------
+
+    def async_create_task(
+        self, coro: Coroutine[Any, Any, _T], name: str | None = None
+    ) -> asyncio.Task[_T]:
+        """Run `coro` as a task that `async_block_till_done` waits for."""
+        task = self.loop.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def async_create_background_task(
+        self, coro: Coroutine[Any, Any, _T], name: str
+    ) -> asyncio.Task[_T]:
+        """Run a long-lived task (a poller, a connection) that stop cancels."""
+        task = self.loop.create_task(coro, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._background_done)
+        return task
+
+    def _task_done(self, task: asyncio.Future[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            _LOGGER.error("Task %s failed", getattr(task, "get_name", lambda: task)(),
+                          exc_info=error)
+
+    def _background_done(self, task: asyncio.Task[Any]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            _LOGGER.error("Background task %s failed", task.get_name(), exc_info=error)
+
+    def async_add_executor_job(self, func: Callable[..., _T], *args: Any) -> asyncio.Future[_T]:
+        """Run blocking `func(*args)` in the hub's thread pool."""
+        future = self.loop.run_in_executor(self.executor, func, *args)
+        self._tasks.add(future)
+        future.add_done_callback(self._tasks.discard)
+        return future
+
+    async def async_block_till_done(self) -> None:
+        """Wait until no tracked task is pending (tests and benchmarks use this)."""
+        await asyncio.sleep(0)
+        while pending := [task for task in self._tasks if not task.done()]:
+            await asyncio.wait(pending)
+
+    # Timers -------------------------------------------------------------------------------
+
+    def async_call_later(
+        self, delay: float | timedelta, action: Callable[[], Any]
+    ) -> Callable[[], None]:
+        """Run `action` after `delay`; a coroutine it returns becomes a task. Returns cancel."""
+        seconds = delay.total_seconds() if isinstance(delay, timedelta) else delay
+        handle: asyncio.TimerHandle
+
+        def fire() -> None:
+            self._timers.discard(handle)
+            self._run_action(action)
+
+        handle = self.loop.call_later(max(0.0, seconds), fire)
+        self._timers.add(handle)
+
+        def cancel() -> None:
+            handle.cancel()
+            self._timers.discard(handle)
+
+        return cancel
+
+    def async_track_interval(
+        self, action: Callable[[], Any], interval: float | timedelta, name: str
+    ) -> Callable[[], None]:
+        """Run `action` every `interval`; a run still busy makes the next tick skip. Returns cancel.
+
+        Ticks are scheduled against the loop clock, so a slow run does not make the interval
+        drift.
+        """
+        seconds = interval.total_seconds() if isinstance(interval, timedelta) else interval
+        running: asyncio.Task[Any] | None = None
+        next_due = self.loop.time() + seconds
+        handle: asyncio.TimerHandle | None = None
+        cancelled = False
+
+        def tick() -> None:
+            nonlocal running, next_due, handle
+            self._timers.discard(handle)  # type: ignore[arg-type]
+            if running is None or running.done():
+                result = self._run_action(action, name)
+                running = result if isinstance(result, asyncio.Task) else None
+            else:
+                _LOGGER.debug("%s is still running; skipping this tick", name)
+            now = self.loop.time()
+            next_due += seconds
+            if next_due <= now:
+                next_due = now + seconds
+            if not cancelled:
+                handle = self.loop.call_at(next_due, tick)
+                self._timers.add(handle)
+
+        handle = self.loop.call_at(next_due, tick)
+        self._timers.add(handle)
+
+        def cancel() -> None:
+            nonlocal cancelled
+            cancelled = True
+            if handle is not None:
+                handle.cancel()
+                self._timers.discard(handle)
+
+        return cancel
+
+    def _run_action(self, action: Callable[[], Any], name: str | None = None) -> Any:
+        try:
+            result = action()
+        except Exception:
+            _LOGGER.exception("Error in timed action %s", name or action)
+            return None
+        if isawaitable(result):
+            return self.async_create_task(_await(result), name)
+        return result
+
+    # Lifecycle ----------------------------------------------------------------------------
+
+    def async_on_stop(
+        self, callback: StopCallback, stage: StopStage = StopStage.INTEGRATIONS
+    ) -> Callable[[], None]:
+        """Run `callback` when the hub stops, in stage order; returns a remover."""
+        entry = (stage, len(self._stop_callbacks), callback)
+        self._stop_callbacks.append(entry)
+        return partial(self._remove_stop_callback, entry)
+
+    def _remove_stop_callback(self, entry: tuple[StopStage, int, StopCallback]) -> None:
+        if entry in self._stop_callbacks:
+            self._stop_callbacks.remove(entry)
+
+    async def async_start(self) -> None:
+        """Move to RUNNING: fire start events so integrations begin their work."""
+        self.state = HubState.STARTING
+        self.bus.async_fire(EVENT_HUB_START)
+        await self.async_block_till_done()
+        self.state = HubState.RUNNING
+        self.bus.async_fire(EVENT_HUB_STARTED)
+
+    async def async_stop(self, exit_code: int = 0) -> None:
+        """Stop in order: HTTP, integrations, recorder flush, storage; then cancel the rest."""
+        if self.state in (HubState.STOPPING, HubState.STOPPED):
+            await self._stopped.wait()
+            return
+        self.exit_code = exit_code
+        self.state = HubState.STOPPING
+        self.bus.async_fire(EVENT_HUB_STOP)
+        for stage, _order, callback in sorted(self._stop_callbacks, key=lambda e: e[:2]):
+            try:
+                result = callback()
+                if isawaitable(result):
+                    await asyncio.wait_for(_await(result), STOP_STEP_TIMEOUT)
+            except TimeoutError:
+                _LOGGER.error("Stop step %s (%s) timed out", callback, stage.name)
+            except Exception:
+                _LOGGER.exception("Error in stop step %s (%s)", callback, stage.name)
+        self._stop_callbacks.clear()
+        for handle in list(self._timers):
+            handle.cancel()
+        self._timers.clear()
+        for task in list(self._background):
+            task.cancel()
+        pending = [task for task in (*self._tasks, *self._background) if not task.done()]
+        if pending:
+            _done, still = await asyncio.wait(pending, timeout=STOP_STEP_TIMEOUT)
+            for task in still:
+                task.cancel()
+        self.bus.async_fire(EVENT_HUB_CLOSE)
+        await self.loop.run_in_executor(None, partial(self.executor.shutdown, wait=True))
+        self.state = HubState.STOPPED
+        self._stopped.set()
+
+    async def async_wait_stopped(self) -> int:
+        """Wait until the hub has stopped; return its exit code."""
+        await self._stopped.wait()
+        return self.exit_code
+
+
+async def _await(awaitable: Awaitable[_T]) -> _T:
+    return await awaitable

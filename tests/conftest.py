@@ -1,0 +1,78 @@
+"""Shared fixtures: a fresh hub per test, configs written to a temp dir, leak checks."""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from plantpulse.core.bootstrap import async_setup_hub
+from plantpulse.core.hub import Hub
+
+HubFactory = Callable[..., Awaitable[Hub]]
+
+
+def write_config(config_dir: Path, text: str, files: dict[str, str] | None = None) -> Path:
+    """Write `configuration.yaml` and extra files (paths relative to the dir), dedented."""
+    config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "configuration.yaml").write_text(textwrap.dedent(text), encoding="utf-8")
+    for name, content in (files or {}).items():
+        path = config_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(content), encoding="utf-8")
+    return config_dir
+
+
+@pytest.fixture
+async def hub(tmp_path: Path) -> AsyncIterator[Hub]:
+    """A bare hub (no integrations) in an empty config dir, stopped after the test."""
+    instance = Hub(tmp_path)
+    await asyncio.gather(
+        instance.area_registry.async_load(),
+        instance.device_registry.async_load(),
+        instance.entity_registry.async_load(),
+    )
+    yield instance
+    await instance.async_stop()
+
+
+@pytest.fixture
+async def hub_factory(tmp_path: Path) -> AsyncIterator[HubFactory]:
+    """Build hubs from YAML text: `await hub_factory(yaml, extra_files={...}, start=True)`."""
+    hubs: list[Hub] = []
+
+    async def factory(
+        text: str, extra_files: dict[str, str] | None = None, start: bool = True,
+        config_dir: Path | None = None,
+    ) -> Hub:
+        folder = config_dir or tmp_path / f"config{len(hubs)}"
+        write_config(folder, text, extra_files)
+        instance = await async_setup_hub(folder)
+        hubs.append(instance)
+        if start:
+            await instance.async_start()
+        return instance
+
+    yield factory
+    for instance in hubs:
+        await instance.async_stop()
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads() -> AsyncIterator[None]:
+    """Fail a test that leaves threads behind (an executor or connection not closed)."""
+    before = {thread.ident for thread in threading.enumerate()}
+    yield
+    leaked = [
+        thread for thread in threading.enumerate()
+        if thread.ident not in before and thread.is_alive()
+        and not thread.name.startswith(("asyncio_", "ThreadPoolExecutor"))
+    ]
+    for thread in leaked:
+        thread.join(timeout=2)
+    leaked = [thread for thread in leaked if thread.is_alive()]
+    assert not leaked, f"threads left running: {[thread.name for thread in leaked]}"
