@@ -210,9 +210,10 @@ class SetupPlan:
     modules: dict[str, types.ModuleType] = field(default_factory=dict)
     issues: list[ConfigIssue] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    waves: list[list[str]] = field(default_factory=list)
 
-    def waves(self) -> list[list[str]]:
-        """Domains grouped so each group only depends on earlier groups."""
+    def order(self) -> list[list[str]]:
+        """Group domains so each group only depends on earlier ones; cycles fail."""
         remaining = set(self.modules)
         done: set[str] = set()
         waves = []
@@ -222,10 +223,11 @@ class SetupPlan:
                 if all(dep in done or dep not in remaining for dep in self._needs(domain))
             )
             if not ready:
+                cycle = ", ".join(sorted(remaining))
                 for domain in sorted(remaining):
-                    self.failed[domain] = "circular dependency between " + ", ".join(
-                        sorted(remaining)
-                    )
+                    self.failed[domain] = f"circular dependency between {cycle}"
+                    self.issues.append(ConfigIssue(domain, self.failed[domain]))
+                    self.modules.pop(domain)
                 break
             waves.append(ready)
             done.update(ready)
@@ -267,6 +269,7 @@ def prepare_setup(config_dir: Path, raw: RawConfig) -> SetupPlan:
         if broken and domain not in plan.failed:
             plan.failed[domain] = f"its dependency {', '.join(broken)} failed"
             plan.modules.pop(domain, None)
+    plan.waves = plan.order()
     return plan
 
 
@@ -306,7 +309,7 @@ async def async_setup_plan(hub: Hub, plan: SetupPlan) -> None:
     """Set up integrations wave by wave; failures are isolated and reported."""
     for domain, reason in plan.failed.items():
         _report_failure(hub, domain, reason)
-    for wave in plan.waves():
+    for wave in plan.waves:
         ready = [domain for domain in wave if not any(
             dep in plan.failed for dep in plan.integrations[domain].manifest.dependencies
         )]

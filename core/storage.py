@@ -54,14 +54,16 @@ def write_json_atomic(path: Path, data: Any) -> None:
         raise StorageError(_describe(err, path)) from err
 
 
-def _describe(err: OSError, path: Path) -> str:
+def _reason(err: OSError) -> str:
     if err.errno == errno.ENOSPC:
-        reason = "the disk is full"
-    elif err.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        reason = "the folder is read-only or not writable by this user"
-    else:
-        reason = err.strerror or str(err)
-    return f"Cannot write {path}: {reason}. The previous version of the file is kept."
+        return "the disk is full"
+    if err.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return "the folder is read-only or not writable by this user"
+    return err.strerror or str(err)
+
+
+def _describe(err: OSError, path: Path) -> str:
+    return f"Cannot write {path}: {_reason(err)}. The previous version of the file is kept."
 
 
 class Store:
@@ -193,7 +195,12 @@ class ConfigDirLock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as err:
-            raise StorageError(_describe(err, self.path)) from err
+            config_dir = self.path.parent.parent
+            raise StorageError(
+                f"Cannot use {config_dir} as the config dir: {_reason(err)}. The hub needs to "
+                "write its .storage folder and database there; choose a writable dir with "
+                "--config or fix the permissions or free space."
+            ) from err
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
 import textwrap
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -76,3 +78,20 @@ def no_leaked_threads() -> AsyncIterator[None]:
         thread.join(timeout=2)
     leaked = [thread for thread in leaked if thread.is_alive()]
     assert not leaked, f"threads left running: {[thread.name for thread in leaked]}"
+
+
+@pytest.fixture
+def tiny_tmpfs(tmp_path: Path) -> Iterator[Path]:
+    """A 16 KiB tmpfs: a real full disk (and, remounted `ro`, a real read-only one). Root only."""
+    mount_point = tmp_path / "tiny"
+    mount_point.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root (CI runs as root)")
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(mount_point)],
+        capture_output=True, text=True, check=False,
+    )
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+    yield mount_point
+    subprocess.run(["umount", str(mount_point)], check=False)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import statistics
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, TextIO
 
@@ -30,22 +30,33 @@ class BenchOptions:
 
 
 @dataclass(frozen=True)
+class Figure:
+    """One run's figure, with secondary readings printed beside it (e.g. RSS after boot)."""
+
+    value: float
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+RunOnce = Callable[[BenchOptions], "float | Figure"]
+
+
+@dataclass(frozen=True)
 class Benchmark:
     """A named measurement returning one figure in `unit`; higher is better unless noted."""
 
     name: str
     unit: str
     description: str
-    run_once: Callable[[BenchOptions], float]
+    run_once: RunOnce
 
 
 BENCHMARKS: dict[str, Benchmark] = {}
 
 
-def benchmark(name: str, unit: str) -> Callable[[Callable[[BenchOptions], float]], Callable]:
-    """Register `run_once(options) -> figure` as benchmark `name`."""
+def benchmark(name: str, unit: str) -> Callable[[RunOnce], RunOnce]:
+    """Register `run_once(options) -> float | Figure` as benchmark `name`."""
 
-    def register(func: Callable[[BenchOptions], float]) -> Callable[[BenchOptions], float]:
+    def register(func: RunOnce) -> RunOnce:
         BENCHMARKS[name] = Benchmark(name, unit, (func.__doc__ or "").strip(), func)
         return func
 
@@ -69,11 +80,17 @@ def format_figure(value: float) -> str:
 def run_benchmark(name: str, runs: int, options: BenchOptions, out: TextIO) -> float:
     """Run a benchmark `runs` times, print each figure, and print the median last."""
     bench = load_benchmarks()[name]
-    figures = []
+    figures: list[Figure] = []
     for index in range(runs):
-        value = bench.run_once(options)
-        figures.append(value)
-        print(f"run {index + 1}/{runs}: {format_figure(value)} {bench.unit}", file=out, flush=True)
-    median = statistics.median(figures)
+        result = bench.run_once(options)
+        figure = result if isinstance(result, Figure) else Figure(result)
+        figures.append(figure)
+        extra = "".join(f", {key} {format_figure(value)}" for key, value in figure.extra.items())
+        print(f"run {index + 1}/{runs}: {format_figure(figure.value)} {bench.unit}{extra}",
+              file=out, flush=True)
+    for key in figures[0].extra:
+        median_extra = statistics.median(figure.extra[key] for figure in figures)
+        print(f"median {key}: {format_figure(median_extra)}", file=out, flush=True)
+    median = statistics.median(figure.value for figure in figures)
     print(f"{name}: {format_figure(median)} {bench.unit}", file=out, flush=True)
     return median

@@ -28,7 +28,8 @@ class ConfigIssue:
     def __str__(self) -> str:
         where = f" at {format_path(self.path)}" if self.path else ""
         subject = f"Invalid config for '{self.domain}'" if self.domain else "Invalid config"
-        return f"{subject} ({self.location}): {self.message}{where}"
+        location = f" ({self.location})" if self.file else ""
+        return f"{subject}{location}: {self.message}{where}"
 
     def as_dict(self) -> dict[str, Any]:
         """Serialise for the API and check-config's JSON output."""

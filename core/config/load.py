@@ -140,6 +140,7 @@ def validate_block(
     Returns the validated block (None when it is broken at its root) and the issues found.
     """
     issues: list[ConfigIssue] = []
+    dropped: set[tuple[Any, ...]] = set()
     data = block
     for _ in range(_MAX_ROUNDS):
         try:
@@ -150,11 +151,16 @@ def validate_block(
             errors = [err]
         targets = []
         for error in errors:
+            if tuple(error.path) in dropped:
+                # A required setting we dropped for being invalid: already reported.
+                return None, issues
             issues.append(_issue(domain, block, data, error))
             target = _drop_target(data, tuple(error.path))
             if target is None:
                 return None, issues
             targets.append(target)
+            if len(target) == 1:
+                dropped.add(target)
         for target in targets:
             data = _mark_dropped(data, target)
         data = _sweep(data)
