@@ -1,0 +1,244 @@
+// The page shell: login or the app (header with connection, language and logout, then views),
+// and the session that loads config, registries and live states over the WebSocket.
+
+import {
+  applyPreferredLanguage, onLanguageChange, otherLanguage, setLanguage, t,
+} from "./i18n.js";
+import { Auth } from "./lib/auth.js";
+import { Connection } from "./lib/connection.js";
+import { h, replaceChildren } from "./lib/dom.js";
+import { registeredViews, Router } from "./lib/router.js";
+import { Store } from "./lib/store.js";
+import { mountLogin } from "./views/login.js";
+import "./views/states.js";
+
+const REGISTRY_EVENTS = [
+  "area_registry_updated", "device_registry_updated", "entity_registry_updated",
+];
+const REGISTRY_RELOAD_DELAY_MS = 500;
+
+/** Ask for something the page can do without; an older or smaller hub may not answer it. */
+async function optional(request, fallback) {
+  try {
+    return await request;
+  } catch (err) {
+    if (err.code === "connection_lost") throw err;
+    console.warn("PlantPulse: optional request failed:", err.message);
+    return fallback;
+  }
+}
+
+function languageToggle() {
+  return h(
+    "button",
+    {
+      type: "button", class: "lang-toggle", title: t("language.toggle_title"),
+      lang: otherLanguage(),
+      onclick: () => setLanguage(otherLanguage(), { remember: true }),
+    },
+    t("language.toggle"),
+  );
+}
+
+/** Loads what the views need after each (re)connection and keeps it current. */
+class Session {
+  constructor(connection, store, onError) {
+    this.connection = connection;
+    this.store = store;
+    this.onError = onError;
+    this._reloadTimer = null;
+    connection.onReady(() => this._load().catch((err) => this._failed(err)));
+  }
+
+  async _load() {
+    const send = (type) => this.connection.sendMessage({ type });
+    const config = await send("get_config");
+    applyPreferredLanguage(config.language);
+    this.store.setConfig(config);
+    await this._loadRegistries();
+    let first = true;
+    await this.connection.subscribeMessage({ type: "subscribe_entities" }, (event) => {
+      this.store.applyEntityEvent(event, { replace: first });
+      first = false;
+    });
+    for (const eventType of REGISTRY_EVENTS) {
+      await optional(
+        this.connection.subscribeMessage(
+          { type: "subscribe_events", event_type: eventType },
+          () => this._reloadRegistriesSoon(),
+        ),
+        null,
+      );
+    }
+    this.onError(null);
+  }
+
+  stop() {
+    clearTimeout(this._reloadTimer);
+  }
+
+  async _loadRegistries() {
+    const send = (type) => this.connection.sendMessage({ type });
+    const [areas, devices, entities] = await Promise.all([
+      send("config/area_registry/list"),
+      optional(send("config/device_registry/list"), []),
+      send("config/entity_registry/list"),
+    ]);
+    this.store.setRegistries({ areas, devices, entities });
+  }
+
+  _reloadRegistriesSoon() {
+    clearTimeout(this._reloadTimer);
+    this._reloadTimer = setTimeout(
+      () => this._loadRegistries().catch((err) => this._failed(err)),
+      REGISTRY_RELOAD_DELAY_MS,
+    );
+  }
+
+  _failed(err) {
+    if (err.code === "connection_lost" || err.code === "not_connected") return;
+    console.warn("PlantPulse: loading from the hub failed:", err);
+    this.onError(err);
+  }
+}
+
+/** The header, the error banner and the routed views, while logged in. */
+function mountShell(container, { auth, connection, store }) {
+  const outlet = h("main", { id: "view", class: "view" });
+  const header = h("header", { class: "topbar" });
+  const banner = h("div", { class: "banner", role: "alert", hidden: true });
+  container.append(header, banner, outlet);
+  let lastError = null;
+  let countdown = null;
+
+  const renderBanner = () => {
+    banner.hidden = !lastError;
+    banner.textContent = lastError ? t("error.generic", { detail: lastError.message }) : "";
+  };
+
+  const connectionLabel = () => {
+    if (connection.status === "reconnecting") {
+      const seconds = Math.max(0, Math.ceil((connection.retryAt - Date.now()) / 1000));
+      return t("connection.reconnecting", { seconds });
+    }
+    return t(`connection.${connection.status === "stopped" ? "offline" : connection.status}`);
+  };
+
+  const renderConnection = () => {
+    const indicator = header.querySelector(".connection");
+    if (!indicator) return;
+    indicator.dataset.status = connection.status;
+    document.body.dataset.connection = connection.status;
+    indicator.querySelector(".connection-label").textContent = connectionLabel();
+    clearInterval(countdown);
+    countdown = connection.status === "reconnecting" ? setInterval(renderConnection, 1000) : null;
+  };
+
+  const renderSimulated = () => {
+    const badge = header.querySelector(".sim-badge");
+    const count = store.countSimulated();
+    badge.hidden = count === 0;
+    badge.title = t("simulated.title", { count });
+  };
+
+  const renderHeader = () => {
+    const views = registeredViews();
+    const configured = store.config?.name || store.config?.location_name || "";
+    const siteName = configured === "PlantPulse" ? "" : configured;
+    replaceChildren(
+      header,
+      h(
+        "div",
+        { class: "brand" },
+        h("img", { src: "icon.svg", alt: "", width: 28, height: 28 }),
+        h("span", { class: "brand-name" }, "PlantPulse"),
+        siteName && h("span", { class: "site-name" }, siteName),
+      ),
+      views.length > 1 &&
+        h(
+          "nav",
+          { class: "views-nav" },
+          views.map((view) =>
+            h(
+              "a",
+              {
+                href: Router.href(view),
+                "aria-current": router.current === view ? "page" : false,
+              },
+              t(view.titleKey),
+            ),
+          ),
+        ),
+      h(
+        "div",
+        { class: "status" },
+        h("span", { class: "sim-badge", hidden: true }, t("simulated.badge")),
+        h(
+          "span",
+          { class: "connection", role: "status" },
+          h("span", { class: "connection-dot" }),
+          h("span", { class: "connection-label" }),
+        ),
+      ),
+      h(
+        "div",
+        { class: "actions" },
+        languageToggle(),
+        h("button", { type: "button", class: "logout", onclick: () => auth.logout() }, t("logout")),
+      ),
+    );
+    renderConnection();
+    renderSimulated();
+    renderBanner();
+  };
+
+  const router = new Router(outlet, { store, connection, auth });
+  const session = new Session(connection, store, (err) => {
+    lastError = err;
+    renderBanner();
+  });
+  const stops = [
+    connection.onStatus(renderConnection),
+    onLanguageChange(renderHeader),
+    router.onChange(renderHeader),
+    store.subscribe(({ structure, states }) => {
+      if (structure) renderHeader();
+      else if (states.size) renderSimulated();
+    }),
+  ];
+  renderHeader();
+  router.start();
+  connection.start();
+
+  return () => {
+    connection.stop();
+    router.stop();
+    clearInterval(countdown);
+    session.stop();
+    for (const stop of stops) stop();
+    container.replaceChildren();
+  };
+}
+
+function main() {
+  applyPreferredLanguage(null);
+  const root = document.getElementById("app");
+  const auth = new Auth();
+  let teardown = null;
+
+  const show = (reason) => {
+    teardown?.();
+    if (auth.loggedIn) {
+      const store = new Store();
+      const connection = new Connection(auth);
+      teardown = mountShell(root, { auth, connection, store });
+    } else {
+      const notice = reason === "expired" ? "login.expired" : null;
+      teardown = mountLogin(root, { auth, languageToggle, notice });
+    }
+  };
+  auth.onChange(show);
+  show(null);
+}
+
+main();

@@ -1,0 +1,178 @@
+// Interface strings in Chinese (the default) and English, and the current language.
+
+export const LANGUAGES = ["zh-CN", "en"];
+export const DEFAULT_LANGUAGE = "zh-CN";
+
+const CHOICE_KEY = "plantpulse.language";
+
+const STRINGS = {
+  "zh-CN": {
+    "app.title": "PlantPulse 工厂监控",
+    "language.toggle": "EN",
+    "language.toggle_title": "Switch to English",
+    "language.name": "中文",
+    "login.title": "登录",
+    "login.username": "用户名",
+    "login.password": "密码",
+    "login.submit": "登录",
+    "login.busy": "正在登录…",
+    "login.invalid": "用户名或密码错误。",
+    "login.banned": "登录失败次数过多，请稍后再试。",
+    "login.unreachable": "无法连接到服务器，请检查网络后重试。",
+    "login.expired": "登录已过期，请重新登录。",
+    "login.failed": "登录失败：{detail}",
+    "login.no_account": "还没有账号？首次启动时，请打开服务器输出的初始化链接。",
+    "logout": "退出登录",
+    "nav.states": "实时数据",
+    "connection.connecting": "正在连接…",
+    "connection.connected": "已连接",
+    "connection.reconnecting": "连接中断，{seconds} 秒后重连",
+    "connection.offline": "未连接",
+    "simulated.badge": "模拟数据",
+    "simulated.title": "{count} 个实体显示的是模拟数值，并非真实测量。",
+    "simulated.row": "模拟",
+    "states.loading": "正在加载实体…",
+    "states.empty": "还没有任何实体。",
+    "states.other_area": "其他",
+    "states.count": "{count} 个",
+    "states.updated": "更新于 {time}",
+    "state.unavailable": "不可用",
+    "state.unknown": "未知",
+    "state.on": "开",
+    "state.off": "关",
+    "error.generic": "出错了：{detail}",
+    "onboarding.title": "初始化 PlantPulse",
+    "onboarding.intro": "创建所有者账号。此链接只能使用一次。",
+    "onboarding.name": "姓名",
+    "onboarding.username": "用户名",
+    "onboarding.password": "密码",
+    "onboarding.password_confirm": "再次输入密码",
+    "onboarding.language": "界面语言",
+    "onboarding.submit": "创建账号",
+    "onboarding.busy": "正在创建…",
+    "onboarding.mismatch": "两次输入的密码不一致。",
+    "onboarding.done": "初始化已经完成。",
+    "onboarding.to_login": "前往登录",
+    "onboarding.no_code":
+      "链接中缺少初始化代码。请打开 PlantPulse 首次启动时在服务器输出中打印的链接。",
+    "onboarding.bad_code": "初始化代码无效或已被使用。请使用服务器最新打印的链接。",
+    "onboarding.failed": "创建账号失败：{detail}",
+  },
+  en: {
+    "app.title": "PlantPulse plant monitoring",
+    "language.toggle": "中文",
+    "language.toggle_title": "切换到中文",
+    "language.name": "English",
+    "login.title": "Log in",
+    "login.username": "Username",
+    "login.password": "Password",
+    "login.submit": "Log in",
+    "login.busy": "Logging in…",
+    "login.invalid": "Wrong username or password.",
+    "login.banned": "Too many failed attempts. Try again later.",
+    "login.unreachable": "Cannot reach the server. Check the network and try again.",
+    "login.expired": "Your session has expired. Please log in again.",
+    "login.failed": "Login failed: {detail}",
+    "login.no_account":
+      "No account yet? On the first start, open the onboarding link the hub printed.",
+    "logout": "Log out",
+    "nav.states": "Live values",
+    "connection.connecting": "Connecting…",
+    "connection.connected": "Connected",
+    "connection.reconnecting": "Connection lost, retrying in {seconds} s",
+    "connection.offline": "Not connected",
+    "simulated.badge": "Simulated data",
+    "simulated.title": "{count} entities show simulated values, not real measurements.",
+    "simulated.row": "SIM",
+    "states.loading": "Loading entities…",
+    "states.empty": "No entities yet.",
+    "states.other_area": "Other",
+    "states.count": "{count}",
+    "states.updated": "updated {time}",
+    "state.unavailable": "Unavailable",
+    "state.unknown": "Unknown",
+    "state.on": "On",
+    "state.off": "Off",
+    "error.generic": "Something went wrong: {detail}",
+    "onboarding.title": "Set up PlantPulse",
+    "onboarding.intro": "Create the owner account. This link works only once.",
+    "onboarding.name": "Name",
+    "onboarding.username": "Username",
+    "onboarding.password": "Password",
+    "onboarding.password_confirm": "Password again",
+    "onboarding.language": "Language",
+    "onboarding.submit": "Create account",
+    "onboarding.busy": "Creating…",
+    "onboarding.mismatch": "The two passwords differ.",
+    "onboarding.done": "Onboarding is already done.",
+    "onboarding.to_login": "Go to the login page",
+    "onboarding.no_code":
+      "The link has no onboarding code. Open the link PlantPulse printed when it first started.",
+    "onboarding.bad_code":
+      "The onboarding code is wrong or was already used. Use the link the hub printed last.",
+    "onboarding.failed": "Could not create the account: {detail}",
+  },
+};
+
+let current = DEFAULT_LANGUAGE;
+const listeners = new Set();
+
+/** Normalise a language tag to one we have strings for ("zh", "zh_CN" -> "zh-CN"). */
+export function normalizeLanguage(tag) {
+  const text = String(tag || "").toLowerCase().replace("_", "-");
+  if (text.startsWith("zh")) return "zh-CN";
+  if (text.startsWith("en")) return "en";
+  return null;
+}
+
+/** The language the user picked with the toggle on this device, if any. */
+export function chosenLanguage() {
+  try {
+    return normalizeLanguage(localStorage.getItem(CHOICE_KEY));
+  } catch {
+    return null;
+  }
+}
+
+/** Use the user's own choice if made, else the site's language, else Chinese. */
+export function applyPreferredLanguage(siteLanguage) {
+  setLanguage(chosenLanguage() || normalizeLanguage(siteLanguage) || DEFAULT_LANGUAGE);
+}
+
+/** Switch language now; `remember` keeps it as this device's choice over the site's. */
+export function setLanguage(language, { remember = false } = {}) {
+  const next = normalizeLanguage(language) || DEFAULT_LANGUAGE;
+  if (remember) {
+    try {
+      localStorage.setItem(CHOICE_KEY, next);
+    } catch {
+      // Private browsing may refuse storage; the switch still applies to this page.
+    }
+  }
+  const changed = next !== current;
+  current = next;
+  document.documentElement.lang = next;
+  document.title = t(document.body?.dataset.titleKey || "app.title");
+  if (changed) for (const listener of listeners) listener(next);
+}
+
+export function getLanguage() {
+  return current;
+}
+
+/** The other language, for the zh/EN toggle. */
+export function otherLanguage() {
+  return current === "en" ? "zh-CN" : "en";
+}
+
+/** Call `listener(language)` after every switch; returns a function that stops it. */
+export function onLanguageChange(listener) {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+/** The string for `key` in the current language, with `{name}` placeholders filled. */
+export function t(key, params = {}) {
+  const text = STRINGS[current][key] ?? STRINGS[DEFAULT_LANGUAGE][key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (match, name) => (name in params ? String(params[name]) : match));
+}
