@@ -1,0 +1,190 @@
+"""Load shapes of the demo plant: every meter's rate at any simulated time, reproducibly."""
+
+from __future__ import annotations
+
+import math
+import time as time_module
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Final
+
+from plantpulse.integrations.demo.noise import Ar1Noise, stream_key
+from plantpulse.integrations.demo.plant import PLANT, Meter, Period, Plant, Profile, Schedule
+
+# Fast noise: a 20 s grid with a 2-minute correlation time (load jitter, compressor cycling).
+FAST_STEP: Final = 20.0
+FAST_CORRELATION: Final = 120.0
+# Slow drift: a 5-minute grid with a 30-minute correlation time (process and weather drift).
+SLOW_STEP: Final = 300.0
+SLOW_CORRELATION: Final = 1800.0
+# The daily swing of base loads (cooling, make-up water) peaks at this local hour.
+SWING_PEAK_HOUR: Final = 15.0
+DAY: Final = 86400.0
+HOUR: Final = 3600.0
+
+Rates = dict[str, float]
+
+
+def envelope(seconds: float, period: Period, ramp_up: float, ramp_down: float) -> float:
+    """How far a period runs at `seconds` after midnight: 0 to 1, ramping in and out."""
+    start, end = period.start * HOUR, period.end * HOUR
+    if seconds < start:
+        return 0.0
+    rise = 1.0 if ramp_up <= 0 else min(1.0, (seconds - start) / ramp_up)
+    fall = 1.0 if seconds <= end else (
+        0.0 if ramp_down <= 0 else max(0.0, 1.0 - (seconds - end) / ramp_down)
+    )
+    return period.level * min(rise, fall)
+
+
+def activity(schedule: Schedule, weekday: int, seconds: float) -> float:
+    """How much a schedule runs (0 to its level) at a local weekday and time of day.
+
+    Periods of the day before and after count too, for night runs that cross midnight.
+    """
+    ramp_up, ramp_down = schedule.ramp_up * 60, schedule.ramp_down * 60
+    level = 0.0
+    for offset, day in ((DAY, weekday - 1), (0.0, weekday), (-DAY, weekday + 1)):
+        for period in schedule.periods(day % 7):
+            level = max(level, envelope(seconds + offset, period, ramp_up, ramp_down))
+    return level
+
+
+class PlantSimulation:
+    """Every meter's rate (kW, m³/h, t/h) at any simulated time.
+
+    A pure function of (seed, time): the same seed gives the same values whatever order times
+    are asked in, so tests can assert figures and back-filled history matches live values.
+    Asking in increasing time order is cheapest.
+    """
+
+    def __init__(self, seed: int, zone: tzinfo, plant: Plant = PLANT) -> None:
+        self.seed = seed
+        self.zone = zone
+        self.plant = plant
+        leaves = [meter for meter in plant.meters if meter.profile is not None]
+        self._leaves = sorted(leaves, key=lambda meter: meter.profile.follows is not None)
+        self._children = {
+            parent.key: [child.key for child in plant.children(parent.key)]
+            for parent in plant.parents
+        }
+        drifts: dict[str, Ar1Noise] = {}
+        self._noise: dict[str, tuple[Ar1Noise, Ar1Noise]] = {}
+        for meter in leaves:
+            assert meter.profile is not None
+            drift_name = meter.profile.drift_stream or f"{meter.key}/slow"
+            if drift_name not in drifts:
+                drifts[drift_name] = Ar1Noise(
+                    stream_key(seed, drift_name), SLOW_STEP, SLOW_CORRELATION
+                )
+            self._noise[meter.key] = (
+                Ar1Noise(stream_key(seed, f"{meter.key}/fast"), FAST_STEP, FAST_CORRELATION),
+                drifts[drift_name],
+            )
+
+    def clone(self) -> PlantSimulation:
+        """A simulation with the same seed and its own noise caches (for a second time line)."""
+        return PlantSimulation(self.seed, self.zone, self.plant)
+
+    def activities(self, time: float) -> dict[str, float]:
+        """How much each schedule runs at `time` (POSIX seconds)."""
+        return self._activities(*self._local(time))
+
+    def _local(self, time: float) -> tuple[int, float]:
+        local = datetime.fromtimestamp(time, self.zone)
+        seconds = local.hour * HOUR + local.minute * 60 + local.second + local.microsecond / 1e6
+        return local.weekday(), seconds
+
+    def _activities(self, weekday: int, seconds: float) -> dict[str, float]:
+        return {
+            name: activity(schedule, weekday, seconds)
+            for name, schedule in self.plant.schedules.items()
+        }
+
+    def rates(self, time: float) -> Rates:
+        """Every meter's rate at `time`, with noise: what the meters read."""
+        return self._evaluate(time, noisy=True)
+
+    def expected_rates(self, time: float) -> Rates:
+        """Every meter's rate at `time` without noise: the load shape itself."""
+        return self._evaluate(time, noisy=False)
+
+    def _evaluate(self, time: float, noisy: bool) -> Rates:
+        weekday, seconds = self._local(time)
+        activities = self._activities(weekday, seconds)
+        local_hour = seconds / HOUR
+        rates: Rates = {}
+        for meter in self._leaves:
+            rate = self._shape(meter.profile, activities, local_hour, rates)  # type: ignore[arg-type]
+            if noisy:
+                rate *= self._noise_factor(meter, time)
+            rates[meter.key] = max(0.0, rate)
+        for parent, children in self._children.items():
+            loss = self.plant.meter(parent).loss
+            rates[parent] = (1.0 + loss) * sum(rates[child] for child in children)
+        return rates
+
+    @staticmethod
+    def _shape(
+        profile: Profile, activities: Mapping[str, float], local_hour: float, rates: Rates
+    ) -> float:
+        swing = math.cos(2 * math.pi * (local_hour - SWING_PEAK_HOUR) / 24)
+        rate = profile.base * (1.0 + profile.swing * swing) + profile.excess
+        for part in profile.parts:
+            rate += part.amount * activities[part.schedule]
+        if profile.follows is not None:
+            rate += profile.per_unit * rates[profile.follows]
+        return rate
+
+    def _noise_factor(self, meter: Meter, time: float) -> float:
+        fast, slow = self._noise[meter.key]
+        profile = meter.profile
+        assert profile is not None
+        return 1.0 + profile.noise * fast(time) + profile.drift * slow(time)
+
+    def initial_readings(self, time: float, service_days: float) -> Rates:
+        """Meter readings at `time` as if the plant had run `service_days` like the last week.
+
+        Parents come out as the sum of their children plus losses, like every later reading.
+        """
+        samples = [self.expected_rates(time - hour * HOUR) for hour in range(7 * 24)]
+        return {
+            key: sum(sample[key] for sample in samples) / len(samples) * service_days * 24
+            for key in samples[0]
+        }
+
+
+def add_trapezoid(totals: Rates, before: Mapping[str, float], after: Mapping[str, float],
+                  seconds: float) -> None:
+    """Add to `totals` each rate's integral over `seconds` (rates per hour, so kW -> kWh)."""
+    hours = seconds / HOUR
+    for key, value in after.items():
+        totals[key] = totals.get(key, 0.0) + (before[key] + value) * 0.5 * hours
+
+
+@dataclass(frozen=True)
+class SimClock:
+    """Simulated time: real time since `real_start`, times `speed`, after `sim_start`.
+
+    With speed 1 and both starts equal, simulated time is the wall clock, so the plant's shifts
+    follow the site's real day.
+    """
+
+    speed: float
+    real_start: float
+    sim_start: float
+
+    @classmethod
+    def starting_now(cls, speed: float) -> SimClock:
+        """A clock that starts at the current wall-clock time."""
+        now = time_module.time()
+        return cls(speed, now, now)
+
+    def at(self, real_time: float) -> float:
+        """The simulated time at a real POSIX time."""
+        return self.sim_start + (real_time - self.real_start) * self.speed
+
+    def now(self) -> float:
+        """The simulated time now."""
+        return self.at(time_module.time())
