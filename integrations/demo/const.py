@@ -36,8 +36,8 @@ SAVE_DELAY: Final = 60.0
 MAX_INTEGRATION_STEP: Final = 30.0
 # Spacing of back-filled history readings, and the most readings one fill may write per meter.
 HISTORY_STEP: Final = 300.0
-MAX_FILL_STEPS: Final = 4000
-# Back-filled readings written per chunk before yielding to the event loop.
+MAX_FILL_STEPS: Final = 2000
+# Times evaluated, or back-filled readings written, per chunk before yielding to the loop.
 FILL_CHUNK: Final = 12
 # Simulated days of service behind the first readings, so they look like a used meter's.
 SERVICE_DAYS: Final = 412.37

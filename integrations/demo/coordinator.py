@@ -1,0 +1,152 @@
+"""The demo plant's update loop: one timer advances simulated time and writes every sensor."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from plantpulse.core.const import EVENT_HUB_STARTED, HubState
+from plantpulse.integrations.demo.const import MAX_INTEGRATION_STEP, SAVE_DELAY
+from plantpulse.integrations.demo.history import FillPlan, async_fill
+from plantpulse.integrations.demo.sensor import DemoSensor
+from plantpulse.integrations.demo.simulation import PlantSimulation, Rates, SimClock, add_trapezoid
+
+if TYPE_CHECKING:
+    from plantpulse.core.hub import Hub
+    from plantpulse.core.storage import Store
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class DemoPlant:
+    """Runs the simulated plant in (scaled) real time.
+
+    Each tick evaluates every meter at the current simulated time, integrates the rates since
+    the last tick into the running totals (subdividing long ticks at high speed), and writes
+    all sensors at once. Totals are saved to `.storage` so readings never go backwards across
+    restarts; while a downtime gap is being integrated (`readings_ready` False) the total
+    sensors show unknown rather than a reading that would later jump back.
+    """
+
+    def __init__(
+        self,
+        hub: Hub,
+        simulation: PlantSimulation,
+        clock: SimClock,
+        readings: Mapping[str, float],
+        store: Store,
+        update_interval: timedelta,
+        readings_ready: bool = True,
+    ) -> None:
+        self.hub = hub
+        self.simulation = simulation
+        self.clock = clock
+        self.update_interval = update_interval
+        self.time = clock.sim_start
+        self.rates: Rates = simulation.rates(self.time)
+        self.readings: Rates = dict(readings)
+        self.readings_ready = readings_ready
+        self.sensors: list[DemoSensor] = []
+        self._store = store
+        self._cancel_interval: Callable[[], None] | None = None
+        self._cancel_fill_listener: Callable[[], None] | None = None
+        self._fill_task: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the update loop is scheduled."""
+        return self._cancel_interval is not None
+
+    def attach(self, sensors: list[DemoSensor]) -> None:
+        """Take the sensors this plant feeds and give them their first values."""
+        self.sensors = sensors
+        self._set_values()
+        self._schedule_save()
+
+    def async_start(self) -> None:
+        """Start the update loop."""
+        if self._cancel_interval is None:
+            self._cancel_interval = self.hub.async_track_interval(
+                self.async_update, self.update_interval, "demo plant update"
+            )
+
+    def async_fill_after_start(self, plan: FillPlan) -> None:
+        """Fill history in the background once the hub runs, so it never slows boot."""
+        if self.hub.state is HubState.RUNNING:
+            self._start_fill(plan)
+        else:
+            self._cancel_fill_listener = self.hub.bus.async_listen_once(
+                EVENT_HUB_STARTED, lambda _event: self._start_fill(plan)
+            )
+
+    def _start_fill(self, plan: FillPlan) -> None:
+        self._cancel_fill_listener = None
+        _LOGGER.debug("Filling simulated history from %s to %s", plan.begin, plan.end)
+        self._fill_task = self.hub.async_create_task(async_fill(self, plan), "demo history fill")
+
+    def async_stop(self) -> None:
+        """Stop the update loop and any history fill; save the readings."""
+        if self._cancel_interval is not None:
+            self._cancel_interval()
+            self._cancel_interval = None
+        if self._cancel_fill_listener is not None:
+            self._cancel_fill_listener()
+            self._cancel_fill_listener = None
+        if self._fill_task is not None:
+            self._fill_task.cancel()
+            self._fill_task = None
+        self._schedule_save()
+
+    def async_update(self) -> None:
+        """One tick: advance to the clock's current simulated time."""
+        self.async_advance(self.clock.now())
+
+    def async_advance(self, time: float) -> None:
+        """Advance the plant to simulated `time`, integrate the totals, write every sensor.
+
+        A time not after the current one is ignored: simulated time never runs backwards.
+        """
+        span = time - self.time
+        if span <= 0:
+            return
+        steps = math.ceil(span / MAX_INTEGRATION_STEP)
+        before = self.rates
+        for index in range(1, steps + 1):
+            moment = time if index == steps else self.time + span * index / steps
+            after = self.simulation.rates(moment)
+            add_trapezoid(self.readings, before, after, span / steps)
+            before = after
+        self.time, self.rates = time, before
+        self._set_values()
+        for sensor in self.sensors:
+            sensor.async_write_state()
+        self._schedule_save()
+
+    def async_add_gap(self, amounts: Mapping[str, float]) -> None:
+        """Add what the meters counted while the hub was down; the totals are then ready."""
+        for key, amount in amounts.items():
+            self.readings[key] = self.readings.get(key, 0.0) + amount
+        self.readings_ready = True
+        self._set_values()
+        for sensor in self.sensors:
+            if sensor.quantity.total:
+                sensor.async_write_state()
+        self._schedule_save()
+
+    def _set_values(self) -> None:
+        for sensor in self.sensors:
+            if sensor.quantity.total:
+                sensor.set_value(self.readings[sensor.meter_key] if self.readings_ready else None)
+            else:
+                sensor.set_value(self.rates[sensor.meter_key])
+
+    def _schedule_save(self) -> None:
+        if self.readings_ready:
+            self._store.async_delay_save(self._stored_data, SAVE_DELAY)
+
+    def _stored_data(self) -> dict[str, Any]:
+        return {"time": self.time, "readings": dict(self.readings)}
