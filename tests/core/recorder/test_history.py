@@ -1,0 +1,76 @@
+"""History queries: Home Assistant's shape, the state at the start time, the response options."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from tests.core.recorder.conftest import RecorderHub
+
+T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+UNIT = {"unit_of_measurement": "kW"}
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+async def record_series(recorder_hub: RecorderHub):
+    hub, rec = await recorder_hub()
+    hub.states.async_set("sensor.pump_power", "1.0", UNIT, measured_at=at(0))
+    hub.states.async_set("sensor.pump_power", "2.0", UNIT, measured_at=at(10))
+    hub.states.async_set("sensor.pump_power", "2.0", {**UNIT, "note": "calibrated"},
+                         measured_at=at(20))
+    hub.states.async_set("sensor.pump_power", "3.0", UNIT, measured_at=at(30))
+    hub.states.async_set("switch.pump", "on", measured_at=at(5))
+    await rec.async_flush()
+    return hub, rec
+
+
+async def test_history_starts_with_the_state_in_effect(recorder_hub: RecorderHub) -> None:
+    _hub, rec = await record_series(recorder_hub)
+    history = await rec.async_get_history(["sensor.pump_power"], at(15), at(40))
+
+    assert history == {"sensor.pump_power": [
+        {"entity_id": "sensor.pump_power", "state": "2.0", "attributes": UNIT,
+         "last_changed": at(15).isoformat(), "last_updated": at(15).isoformat()},
+        {"entity_id": "sensor.pump_power", "state": "2.0",
+         "attributes": {**UNIT, "note": "calibrated"},
+         "last_changed": at(10).isoformat(), "last_updated": at(20).isoformat()},
+        {"entity_id": "sensor.pump_power", "state": "3.0", "attributes": UNIT,
+         "last_changed": at(30).isoformat(), "last_updated": at(30).isoformat()},
+    ]}
+
+
+async def test_minimal_response_and_no_attributes(recorder_hub: RecorderHub) -> None:
+    _hub, rec = await record_series(recorder_hub)
+    history = await rec.async_get_history(["sensor.pump_power"], at(-5), minimal_response=True,
+                                          no_attributes=True)
+    assert history["sensor.pump_power"] == [
+        {"entity_id": "sensor.pump_power", "state": "1.0", "attributes": {},
+         "last_changed": at(0).isoformat(), "last_updated": at(0).isoformat()},
+        {"state": "2.0", "last_changed": at(10).isoformat()},
+        {"state": "3.0", "last_changed": at(30).isoformat()},
+    ]
+
+
+async def test_significant_changes_only_skips_attribute_updates(
+    recorder_hub: RecorderHub
+) -> None:
+    _hub, rec = await record_series(recorder_hub)
+    history = await rec.async_get_history(["sensor.pump_power"], at(-5),
+                                          significant_changes_only=True)
+    assert [row["state"] for row in history["sensor.pump_power"]] == ["1.0", "2.0", "3.0"]
+
+
+async def test_all_entities_and_end_time(recorder_hub: RecorderHub) -> None:
+    _hub, rec = await record_series(recorder_hub)
+    history = await rec.async_get_history(None, at(1), at(9))
+    assert sorted(history) == ["sensor.pump_power", "switch.pump"]
+    assert [row["state"] for row in history["sensor.pump_power"]] == ["1.0"]
+    assert [row["state"] for row in history["switch.pump"]] == ["on"]
+
+
+async def test_unknown_entity_and_empty_range(recorder_hub: RecorderHub) -> None:
+    _hub, rec = await record_series(recorder_hub)
+    assert await rec.async_get_history(["sensor.never_seen"], at(0)) == {}
+    assert await rec.async_get_history(["switch.pump"], at(-30), at(-20)) == {}
