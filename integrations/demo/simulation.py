@@ -10,7 +10,7 @@ from datetime import datetime, tzinfo
 from typing import Final
 
 from plantpulse.integrations.demo.noise import Ar1Noise, stream_key
-from plantpulse.integrations.demo.plant import PLANT, Meter, Period, Plant, Profile, Schedule
+from plantpulse.integrations.demo.plant import PLANT, Period, Plant, Profile, Schedule
 
 # Fast noise: a 20 s grid with a 2-minute correlation time (load jitter, compressor cycling).
 FAST_STEP: Final = 20.0
@@ -63,23 +63,23 @@ class PlantSimulation:
         self.seed = seed
         self.zone = zone
         self.plant = plant
-        leaves = [meter for meter in plant.meters if meter.profile is not None]
-        self._leaves = sorted(leaves, key=lambda meter: meter.profile.follows is not None)
-        self._children = {
-            parent.key: [child.key for child in plant.children(parent.key)]
+        leaves = [(meter.key, meter.profile) for meter in plant.meters if meter.profile]
+        # Leaves that follow another leaf's rate come after it.
+        self._leaves = sorted(leaves, key=lambda leaf: leaf[1].follows is not None)
+        self._parents = [
+            (parent.key, 1.0 + parent.loss, [child.key for child in plant.children(parent.key)])
             for parent in plant.parents
-        }
+        ]
         drifts: dict[str, Ar1Noise] = {}
         self._noise: dict[str, tuple[Ar1Noise, Ar1Noise]] = {}
-        for meter in leaves:
-            assert meter.profile is not None
-            drift_name = meter.profile.drift_stream or f"{meter.key}/slow"
+        for key, profile in leaves:
+            drift_name = profile.drift_stream or f"{key}/slow"
             if drift_name not in drifts:
                 drifts[drift_name] = Ar1Noise(
                     stream_key(seed, drift_name), SLOW_STEP, SLOW_CORRELATION
                 )
-            self._noise[meter.key] = (
-                Ar1Noise(stream_key(seed, f"{meter.key}/fast"), FAST_STEP, FAST_CORRELATION),
+            self._noise[key] = (
+                Ar1Noise(stream_key(seed, f"{key}/fast"), FAST_STEP, FAST_CORRELATION),
                 drifts[drift_name],
             )
 
@@ -115,14 +115,14 @@ class PlantSimulation:
         activities = self._activities(weekday, seconds)
         local_hour = seconds / HOUR
         rates: Rates = {}
-        for meter in self._leaves:
-            rate = self._shape(meter.profile, activities, local_hour, rates)  # type: ignore[arg-type]
+        for key, profile in self._leaves:
+            rate = self._shape(profile, activities, local_hour, rates)
             if noisy:
-                rate *= self._noise_factor(meter, time)
-            rates[meter.key] = max(0.0, rate)
-        for parent, children in self._children.items():
-            loss = self.plant.meter(parent).loss
-            rates[parent] = (1.0 + loss) * sum(rates[child] for child in children)
+                fast, slow = self._noise[key]
+                rate *= 1.0 + profile.noise * fast(time) + profile.drift * slow(time)
+            rates[key] = max(0.0, rate)
+        for key, factor, children in self._parents:
+            rates[key] = factor * sum(rates[child] for child in children)
         return rates
 
     @staticmethod
@@ -136,12 +136,6 @@ class PlantSimulation:
         if profile.follows is not None:
             rate += profile.per_unit * rates[profile.follows]
         return rate
-
-    def _noise_factor(self, meter: Meter, time: float) -> float:
-        fast, slow = self._noise[meter.key]
-        profile = meter.profile
-        assert profile is not None
-        return 1.0 + profile.noise * fast(time) + profile.drift * slow(time)
 
     def initial_readings(self, time: float, service_days: float) -> Rates:
         """Meter readings at `time` as if the plant had run `service_days` like the last week.

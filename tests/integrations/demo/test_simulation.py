@@ -10,7 +10,12 @@ import pytest
 
 from plantpulse.integrations.demo.noise import Ar1Noise, stream_key
 from plantpulse.integrations.demo.plant import PLANT, Kind
-from plantpulse.integrations.demo.simulation import PlantSimulation, Rates, add_trapezoid
+from plantpulse.integrations.demo.simulation import (
+    PlantSimulation,
+    Rates,
+    SimClock,
+    add_trapezoid,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MONDAY = datetime(2026, 3, 2, tzinfo=SHANGHAI)  # a Monday
@@ -165,3 +170,11 @@ def test_ar1_noise_has_unit_variance_and_its_correlation() -> None:
     assert lag_one == pytest.approx(0.846, abs=0.03)  # exp(-20/120)
     halfway = noise(20 * 100 + 10)
     assert min(values[100], values[101]) <= halfway <= max(values[100], values[101])
+
+
+def test_clock_runs_simulated_time_at_its_speed() -> None:
+    clock = SimClock(speed=60, real_start=1_000.0, sim_start=5_000.0)
+    assert clock.at(1_000.0) == 5_000.0
+    assert clock.at(1_010.0) == 5_600.0  # ten real seconds, ten simulated minutes
+    live = SimClock.starting_now(1)
+    assert abs(live.now() - live.real_start) < 1  # speed 1 follows the wall clock
