@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from plantpulse.core.const import EVENT_STATE_BACKFILLED, EVENT_STATE_CHANGED
 from plantpulse.core.events import Event
 from plantpulse.core.hub import Hub
 from plantpulse.core.loader import prepare_setup
+from plantpulse.core.recorder import get_recorder
 from plantpulse.integrations.demo import CONFIG_SCHEMA
 from plantpulse.integrations.demo.coordinator import DemoPlant
 from plantpulse.integrations.demo.history import FillPlan, async_fill
@@ -249,6 +250,31 @@ async def test_history_fill_writes_past_readings_as_late_data(hub_factory: HubFa
     first_power = next(state for state in late if state.entity_id == "sensor.zong_jin_xian_gong_lv")
     expected = PlantSimulation(5, hub.site.tz).rates(end - 6 * 3600)["main"]
     assert float(first_power.state) == pytest.approx(expected, abs=0.01)
+
+
+async def test_first_start_back_fills_history_and_statistics(hub_factory: HubFactory) -> None:
+    hub = await hub_factory(SITE.format(language="zh-CN") + "recorder:\ndemo:\n"
+                            "  history_days: 1\n  update_interval: 60\n")
+    await hub.async_block_till_done()  # the fill runs in the background after start
+    recorder = get_recorder(hub)
+    await recorder.async_flush()
+    now = datetime.now(UTC)
+    energy_id, power_id = "sensor.zong_jin_xian_dian_liang", "sensor.zong_jin_xian_gong_lv"
+    history = await recorder.async_get_history([energy_id, power_id], now - timedelta(days=1))
+    readings = [float(item["state"]) for item in history[energy_id]]
+    assert len(readings) >= 24 * 12
+    assert all(later >= earlier for earlier, later in pairwise(readings))
+    statistics = await recorder.async_get_statistics(
+        [energy_id, power_id], "hour", now - timedelta(days=1)
+    )
+    energy_hours, power_hours = statistics[energy_id], statistics[power_id]
+    assert len(energy_hours) >= 23
+    # Over the complete hours, the energy counted equals the mean power times the hours.
+    power_by_start = {row["start"]: row["mean"] for row in power_hours}
+    complete = energy_hours[1:-1]
+    counted = sum(row["change"] for row in complete)
+    assert counted == pytest.approx(sum(power_by_start[row["start"]] for row in complete),
+                                    rel=0.005)
 
 
 async def test_history_days_need_a_recorder(hub_factory: HubFactory) -> None:
