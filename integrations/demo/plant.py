@@ -263,13 +263,6 @@ _PUMP: Final = Profile(base=PUMP_RUNNING_KW, swing=0.02, noise=0.002, drift=0.00
                        drift_stream="circulating_water")
 
 METERS: Final = (
-    # Production counters first: the mill and the gas meter follow the grinding throughput.
-    Meter("grinding_line_output", "grinding_line", Kind.PRODUCTION, Profile(
-        parts=(Part("grinding", MILL_THROUGHPUT_T_PER_H),), noise=0.02, drift=0.03)),
-    Meter("anodizing_line_output", "anodizing_line", Kind.PRODUCTION, Profile(
-        parts=(Part("anodizing", 1.2),), noise=0.03, drift=0.03)),
-    Meter("assembly_line_output", "assembly_line", Kind.PRODUCTION, Profile(
-        parts=(Part("assembly", 0.8),), noise=0.03, drift=0.03)),
     # The electricity tree, top down.
     Meter("main", "main", _E, parent=None, loss=0.025),
     Meter("pump_house", "pump_house", _E, parent="main", loss=0.012),
@@ -295,6 +288,13 @@ METERS: Final = (
     Meter("office", "office", _E, Profile(
         base=2, parts=(Part("office", 20), Part("night_lighting", 6)), noise=0.03, drift=0.02),
         "main"),
+    # Production counters; the mill and the gas meter follow the grinding throughput.
+    Meter("grinding_line_output", "grinding_line", Kind.PRODUCTION, Profile(
+        parts=(Part("grinding", MILL_THROUGHPUT_T_PER_H),), noise=0.02, drift=0.03)),
+    Meter("anodizing_line_output", "anodizing_line", Kind.PRODUCTION, Profile(
+        parts=(Part("anodizing", 1.2),), noise=0.03, drift=0.03)),
+    Meter("assembly_line_output", "assembly_line", Kind.PRODUCTION, Profile(
+        parts=(Part("assembly", 0.8),), noise=0.03, drift=0.03)),
     # Utilities: the gas feeds the mill's hot-air furnace and the canteen; the water is mostly
     # cooling-tower make-up (more on warm afternoons) and the anodizing rinse.
     Meter("gas", "gas", Kind.GAS, Profile(
