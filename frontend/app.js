@@ -52,8 +52,11 @@ class Session {
 
   async _load() {
     const send = (type) => this.connection.sendMessage({ type });
-    const config = await send("get_config");
-    applyPreferredLanguage(config.language);
+    const [config, user] = await Promise.all([
+      send("get_config"),
+      optional(send("auth/current_user"), null),
+    ]);
+    applyPreferredLanguage(user?.language, config.language);
     this.store.setConfig(config);
     await this._loadRegistries();
     let first = true;
@@ -221,7 +224,7 @@ function mountShell(container, { auth, connection, store }) {
 }
 
 function main() {
-  applyPreferredLanguage(null);
+  applyPreferredLanguage();
   const root = document.getElementById("app");
   const auth = new Auth();
   let teardown = null;

@@ -134,9 +134,13 @@ export function chosenLanguage() {
   }
 }
 
-/** Use the user's own choice if made, else the site's language, else Chinese. */
-export function applyPreferredLanguage(siteLanguage) {
-  setLanguage(chosenLanguage() || normalizeLanguage(siteLanguage) || DEFAULT_LANGUAGE);
+/**
+ * Use the language picked with the toggle on this device if any, else the first usable of
+ * `fallbacks` (the user's language, then the site's), else Chinese.
+ */
+export function applyPreferredLanguage(...fallbacks) {
+  const usable = fallbacks.map(normalizeLanguage).find(Boolean);
+  setLanguage(chosenLanguage() || usable || DEFAULT_LANGUAGE);
 }
 
 /** Switch language now; `remember` keeps it as this device's choice over the site's. */

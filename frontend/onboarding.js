@@ -5,7 +5,7 @@ import {
 } from "./i18n.js";
 import { Auth } from "./lib/auth.js";
 import { h, replaceChildren } from "./lib/dom.js";
-import { getJson, postJson } from "./lib/rest.js";
+import { clientId, getJson, postJson } from "./lib/rest.js";
 
 const LANGUAGE_NAMES = { "zh-CN": "中文", en: "English" };
 
@@ -133,27 +133,40 @@ function main() {
     problem = null;
     render();
     const username = values.username.trim();
+    let answer;
     try {
-      await postJson("auth/onboarding", {
+      answer = await postJson("auth/onboarding", {
         code,
         name: values.name.trim(),
         username,
         password: values.password,
         language: values.language,
+        client_id: clientId(),
       });
     } catch (err) {
       busy = false;
       problem = () => errorText(err);
+      phase = (await alreadyDone()) ? "done" : phase;
       render();
       return;
     }
     setLanguage(values.language, { remember: true });
+    const auth = new Auth();
     try {
-      await new Auth().login(username, values.password);
+      if (answer?.access_token && answer.refresh_token) auth.useTokens(answer);
+      else await auth.login(username, values.password);
     } catch (err) {
       console.warn("PlantPulse: the account exists but logging in failed:", err.message);
     }
     window.location.assign("./");
+  }
+
+  async function alreadyDone() {
+    try {
+      return onboardingDone(await getJson("auth/onboarding"));
+    } catch {
+      return false;
+    }
   }
 
   onLanguageChange(render);

@@ -51,6 +51,11 @@ export class Auth {
       password,
       client_id: clientId(),
     });
+    this.useTokens(answer);
+  }
+
+  /** Start a session from a token answer obtained elsewhere (onboarding answers one). */
+  useTokens(answer) {
     this._save(answer);
     this._emit("login");
   }
