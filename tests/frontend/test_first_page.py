@@ -193,16 +193,21 @@ async def test_onboarding_with_the_printed_code_creates_the_owner(
     printed = capsys.readouterr().out
     url = re.search(r"http://127\.0\.0\.1:\d+/onboarding\.html\?code=\S+", printed).group(0)
 
-    await page.goto(url)
-    await page.fill("#onboarding-name", "陈厂长")
-    await page.fill("#onboarding-username", "chen")
-    await page.fill("#onboarding-password", PASSWORD)
-    await page.fill("#onboarding-confirm", PASSWORD + "x")
-    await page.click("form.onboarding-card button[type=submit]")
-    await expect(page.locator(".form-error")).to_have_text("两次输入的密码不一致。")
+    async def fill_in(confirmation: str) -> None:
+        await page.fill("#onboarding-name", "陈厂长")
+        await page.fill("#onboarding-username", "chen")
+        await page.fill("#onboarding-password", PASSWORD)
+        await page.fill("#onboarding-confirm", confirmation)
+        await page.click("form.onboarding-card button[type=submit]")
 
-    await page.fill("#onboarding-confirm", PASSWORD)
-    await page.click("form.onboarding-card button[type=submit]")
+    await page.goto(url.replace("code=", "code=not"))
+    await fill_in(PASSWORD)
+    await expect(page.locator(".form-error")).to_have_text(re.compile("^初始化代码无效或已被使用"))
+
+    await page.goto(url)
+    await fill_in(PASSWORD + "x")
+    await expect(page.locator(".form-error")).to_have_text("两次输入的密码不一致。")
+    await fill_in(PASSWORD)
 
     await expect(page).to_have_url(f"http://127.0.0.1:{port}/")
     await expect(page.locator("article.area-card").first).to_be_visible()
@@ -212,3 +217,62 @@ async def test_onboarding_with_the_printed_code_creates_the_owner(
     await page.goto(url)
     await expect(page.locator(".form-ok")).to_have_text("初始化已经完成。")
     await expect(page.locator("a.to-login")).to_have_attribute("href", "./")
+
+
+async def test_values_read_well_and_compressed_updates_apply(
+    hub_factory: HubFactory, page: Page
+) -> None:
+    """The page's own modules, in the browser: number formatting and the compressed format."""
+    port = free_port()
+    await hub_factory(hub_yaml(port, demo=False))
+    await page.goto(f"http://127.0.0.1:{port}/onboarding.html")
+    shown = await page.evaluate("""async (cases) => {
+        const { formatState } = await import("./lib/format.js");
+        return cases.map(([state, attributes]) => {
+            const { text, unit } = formatState({ state, attributes });
+            return [text, unit];
+        });
+    }""", [
+        ["21.456789", {"unit_of_measurement": "°C"}],
+        ["12.50", {"unit_of_measurement": "kW"}],
+        ["16967970.914", {"unit_of_measurement": "kWh"}],
+        ["0.000123456", {}],
+        ["3.14159", {"suggested_display_precision": 1}],
+        ["-7", {"unit_of_measurement": "Pa"}],
+        ["on", {}],
+        ["unknown", {"unit_of_measurement": "kW"}],
+        ["unavailable", {"unit_of_measurement": "kW"}],
+        ["运行中", {}],
+    ])
+    assert shown == [
+        ["21.46", "°C"], ["12.50", "kW"], ["16,967,970.914", "kWh"], ["0.0001235", ""],
+        ["3.1", ""], ["-7", "Pa"], ["开", ""], ["未知", ""], ["不可用", ""], ["运行中", ""],
+    ]
+
+    states = await page.evaluate("""async () => {
+        const { Store } = await import("./lib/store.js");
+        const store = new Store();
+        store.applyEntityEvent({ a: {
+            "sensor.a": { s: "1", a: { unit_of_measurement: "kW", mode: "auto" }, c: "x", lc: 100 },
+            "sensor.b": { s: "on", a: {}, c: "y", lc: 100, lu: 150 },
+        } }, { replace: true });
+        store.applyEntityEvent({ c: {
+            "sensor.a": { "+": { s: "2", lc: 200, a: { unit_of_measurement: "MW" } },
+                          "-": { a: ["mode"] } },
+            "sensor.b": { "+": { lu: 300 } },
+        } });
+        const changed = [...store.states.values()];
+        store.applyEntityEvent({ r: ["sensor.b"] });
+        return { changed, left: [...store.states.keys()] };
+    }""")
+    assert states["changed"] == [
+        {
+            "entity_id": "sensor.a", "state": "2", "attributes": {"unit_of_measurement": "MW"},
+            "last_changed": 200, "last_updated": 200, "context": {"id": "x"},
+        },
+        {
+            "entity_id": "sensor.b", "state": "on", "attributes": {},
+            "last_changed": 100, "last_updated": 300, "context": {"id": "y"},
+        },
+    ]
+    assert states["left"] == ["sensor.a"]
