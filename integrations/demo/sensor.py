@@ -81,7 +81,8 @@ class DemoSensor(SensorEntity):
         self.meter_key = meter.key
         self.quantity = quantity
         self.entity_description = quantity.describe(language)
-        self._attr_unique_id = f"{DOMAIN}_{meter.key}_{quantity.key}"
+        # Stable and language-independent: `demo_pump_1_power`, `demo_grinding_line_output`.
+        self._attr_unique_id = f"{DOMAIN}_{device.key}_{quantity.key}"
         self._attr_device_info = DeviceInfo(
             identifiers=[(DOMAIN, device.key)],
             name=device.names.pick(language),

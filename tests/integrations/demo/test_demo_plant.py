@@ -109,6 +109,11 @@ async def test_english_names_keep_the_same_unique_ids(hub_factory: HubFactory) -
         hub.entity_registry.get("sensor.mill_id_fan_power").device_id
     )
     assert hub.area_registry.get(device.area_id).name == "Workshop 1"
+    chinese = await hub_factory(config(update_interval=60))
+    english_ids = sorted(sensor.unique_id for sensor in plant_of(hub).sensors)
+    assert english_ids == sorted(sensor.unique_id for sensor in plant_of(chinese).sensors)
+    assert len(set(english_ids)) == len(english_ids)
+    assert "demo_grinding_line_output" in english_ids
 
 
 async def test_energy_is_the_integral_of_power_and_never_decreases(
