@@ -1,0 +1,1 @@
+"""Authentication: users with scrypt passwords, sessions, signed access tokens, audit log."""
