@@ -137,7 +137,9 @@ function mountShell(container, { auth, connection, store }) {
     countdown = connection.status === "reconnecting" ? setInterval(renderConnection, 1000) : null;
   };
 
+  let simulatedFrame = null;
   const renderSimulated = () => {
+    simulatedFrame = null;
     const badge = header.querySelector(".sim-badge");
     const count = store.countSimulated();
     badge.hidden = count === 0;
@@ -206,7 +208,7 @@ function mountShell(container, { auth, connection, store }) {
     router.onChange(renderHeader),
     store.subscribe(({ structure, states }) => {
       if (structure) renderHeader();
-      else if (states.size) renderSimulated();
+      else if (states.size) simulatedFrame ??= requestAnimationFrame(renderSimulated);
     }),
   ];
   renderHeader();
@@ -217,6 +219,7 @@ function mountShell(container, { auth, connection, store }) {
     connection.stop();
     router.stop();
     clearInterval(countdown);
+    cancelAnimationFrame(simulatedFrame);
     session.stop();
     for (const stop of stops) stop();
     container.replaceChildren();
