@@ -126,7 +126,10 @@ class Hub:
     async def async_block_till_done(self) -> None:
         """Wait until no tracked task is pending (tests and benchmarks use this)."""
         await asyncio.sleep(0)
-        while pending := [task for task in self._tasks if not task.done()]:
+        current = asyncio.current_task()
+        while pending := [
+            task for task in self._tasks if not task.done() and task is not current
+        ]:
             await asyncio.wait(pending)
 
     # Timers -------------------------------------------------------------------------------
@@ -248,7 +251,11 @@ class Hub:
         self._timers.clear()
         for task in list(self._background):
             task.cancel()
-        pending = [task for task in (*self._tasks, *self._background) if not task.done()]
+        current = asyncio.current_task()
+        pending = [
+            task for task in (*self._tasks, *self._background)
+            if not task.done() and task is not current
+        ]
         if pending:
             _done, still = await asyncio.wait(pending, timeout=STOP_STEP_TIMEOUT)
             for task in still:

@@ -59,3 +59,12 @@ async def test_stop_runs_callbacks_in_stage_order_and_cancels_timers(tmp_path) -
     assert hub.state is HubState.STOPPED
     assert not hub._timers
     assert fired == []
+
+
+async def test_stop_started_as_a_hub_task_completes(tmp_path) -> None:
+    """A signal handler stops the hub through a hub task; stop must not wait for itself."""
+    hub = Hub(tmp_path)
+    await hub.async_start()
+    hub.async_create_task(hub.async_stop())
+    assert await asyncio.wait_for(hub.async_wait_stopped(), 5) == 0
+    assert hub.state is HubState.STOPPED
