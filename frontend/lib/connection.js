@@ -6,6 +6,8 @@ import { websocketUrl } from "./rest.js";
 const BACKOFF_MS = [1000, 2000, 4000, 8000, 15000, 30000];
 const PING_INTERVAL_MS = 30_000;
 const PONG_TIMEOUT_MS = 10_000;
+// A hub that neither answers nor refuses (a dead Wi-Fi link) is given up on after this long.
+const HANDSHAKE_TIMEOUT_MS = 15_000;
 
 /** A command the hub answered with `success: false`, or lost with the connection. */
 export class CommandError extends Error {
@@ -113,7 +115,7 @@ export class Connection {
     let token;
     try {
       token = await this.auth.accessToken();
-    } catch (err) {
+    } catch {
       if (this.auth.loggedIn) this._scheduleReconnect();
       else this.stop();
       return;
@@ -127,6 +129,9 @@ export class Connection {
     socket.addEventListener("close", () => {
       if (socket === this._socket) this._lost();
     });
+    setTimeout(() => {
+      if (socket === this._socket && this.status === "connecting") socket.close();
+    }, HANDSHAKE_TIMEOUT_MS);
   }
 
   _receive(socket, data, token) {
