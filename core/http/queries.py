@@ -1,0 +1,118 @@
+"""History and statistics through the recorder, with the parameter checks both APIs share."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, Final
+
+import voluptuous as vol
+
+from plantpulse.core import dt
+from plantpulse.core.config import validation as cv
+from plantpulse.core.config.errors import humanize_invalid
+from plantpulse.core.http.view import ApiError
+
+if TYPE_CHECKING:
+    from plantpulse.core.hub import Hub
+    from plantpulse.core.recorder import Recorder
+
+PERIODS: Final = ("5minute", "hour", "day", "month")
+STATISTIC_TYPES: Final = ("change", "max", "mean", "min", "state", "sum")
+DEFAULT_SPAN: Final = timedelta(days=1)
+NO_RECORDER: Final = (
+    "The recorder is not set up, so there is no history or statistics: add 'recorder:' to "
+    "configuration.yaml and restart the hub."
+)
+
+
+def parse_time(value: str, what: str) -> datetime:
+    """An aware datetime from ISO 8601 (no offset means UTC), or ApiError naming `what`."""
+    try:
+        return dt.parse_datetime(value)
+    except (ValueError, TypeError):
+        raise ApiError(
+            f"Invalid {what} {value!r}: use ISO 8601 such as 2024-05-01T08:00:00+08:00 "
+            "(a time without an offset is taken as UTC)."
+        ) from None
+
+
+def parse_entity_ids(value: str | list[str], what: str) -> list[str]:
+    """Entity ids from a comma-separated string or a list, or ApiError naming `what`."""
+    try:
+        return list(dict.fromkeys(cv.entity_ids(value)))
+    except vol.Invalid as err:
+        raise ApiError(f"Invalid {what}: {humanize_invalid(err)}.") from None
+
+
+def parse_period(value: str) -> str:
+    """One of 5minute, hour, day, month."""
+    if value not in PERIODS:
+        raise ApiError(f"Invalid period {value!r}: use one of {', '.join(PERIODS)}.")
+    return value
+
+
+def parse_types(value: str | list[str] | None) -> set[str] | None:
+    """The statistic columns asked for (None: all)."""
+    if value is None:
+        return None
+    names = value.split(",") if isinstance(value, str) else value
+    wanted = {name.strip() for name in names if name.strip()}
+    unknown = wanted - set(STATISTIC_TYPES)
+    if unknown:
+        raise ApiError(f"Unknown statistic types {', '.join(sorted(unknown))}: use "
+                       f"{', '.join(STATISTIC_TYPES)}.")
+    return wanted
+
+
+def recorder_of(hub: Hub) -> Recorder:
+    """The hub's recorder, or ApiError 404 saying how to set it up."""
+    if "recorder" not in hub.components:
+        raise ApiError(NO_RECORDER, HTTPStatus.NOT_FOUND, "not_found")
+    from plantpulse.core.recorder import get_recorder
+
+    recorder = get_recorder(hub)
+    if recorder is None:
+        raise ApiError(NO_RECORDER, HTTPStatus.NOT_FOUND, "not_found")
+    return recorder
+
+
+def _check_span(start: datetime, end: datetime | None) -> None:
+    if end is not None and end < start:
+        raise ApiError(f"The end time {end.isoformat()} is before the start time "
+                       f"{start.isoformat()}.")
+
+
+async def async_history(
+    hub: Hub,
+    entity_ids: list[str] | None,
+    start: datetime,
+    end: datetime | None,
+    *,
+    minimal_response: bool = False,
+    no_attributes: bool = False,
+    significant_changes_only: bool = False,
+) -> dict[str, list[dict[str, Any]]]:
+    """States per entity from `start` (the state then first) to `end` or now."""
+    _check_span(start, end)
+    recorder = recorder_of(hub)
+    if start > dt.utcnow():
+        return {}
+    return await recorder.async_get_history(
+        entity_ids, start, end, minimal_response=minimal_response, no_attributes=no_attributes,
+        significant_changes_only=significant_changes_only,
+    )
+
+
+async def async_statistics(
+    hub: Hub,
+    statistic_ids: list[str],
+    period: str,
+    start: datetime,
+    end: datetime | None,
+    types: set[str] | None,
+) -> dict[str, list[dict[str, Any]]]:
+    """Statistics rows per statistic id for `period` buckets between `start` and `end`."""
+    _check_span(start, end)
+    recorder = recorder_of(hub)
+    return await recorder.async_get_statistics(statistic_ids, period, start, end, types)

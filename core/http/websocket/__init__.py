@@ -1,0 +1,1 @@
+"""The WebSocket API at `/api/websocket`, in Home Assistant's message shapes."""
