@@ -1,0 +1,119 @@
+"""The server itself: webhooks, listening addresses, a port in use, CORS, proxies, stopping."""
+
+from __future__ import annotations
+
+import socket
+
+import aiohttp
+from aiohttp import web
+
+from plantpulse.core.auth.const import Role
+from plantpulse.core.http.webhook import async_generate_webhook_id, async_register_webhook
+from plantpulse.core.hub import Hub
+from tests.conftest import HubFactory
+from tests.core.http.conftest import Api, free_port, http_yaml
+from tests.core.http.test_websocket import assert_closed, connect
+
+
+async def test_webhooks_need_no_token_and_unknown_ids_reveal_nothing(api: Api) -> None:
+    calls: list[tuple[str, dict]] = []
+
+    async def handler(hub: Hub, webhook_id: str, request: web.Request) -> web.Response:
+        calls.append((webhook_id, await request.json()))
+        return web.json_response({"ok": True})
+
+    webhook_id = async_generate_webhook_id()
+    assert len(webhook_id) == 64
+    remove = async_register_webhook(api.hub, webhook_id, handler, name="door alarm")
+    assert await api.request("POST", f"/api/webhook/{webhook_id}", json={"door": "open"}) == (
+        200, {"ok": True})
+    assert calls == [(webhook_id, {"door": "open"})]
+
+    unknown = await api.request("POST", f"/api/webhook/{async_generate_webhook_id()}", json={})
+    wrong_method = await api.request("GET", f"/api/webhook/{webhook_id}")
+    assert unknown == wrong_method == (200, None)
+    assert len(calls) == 1
+
+    remove()
+    assert await api.request("POST", f"/api/webhook/{webhook_id}", json={}) == (200, None)
+    assert len(calls) == 1
+
+
+async def test_listens_on_each_configured_host(hub_factory: HubFactory) -> None:
+    port = free_port()
+    hosts = ["127.0.0.1"]
+    if socket.has_ipv6:
+        try:
+            with socket.socket(socket.AF_INET6) as probe:
+                probe.bind(("::1", 0))
+            hosts.append("::1")
+        except OSError:
+            pass
+    host_lines = "".join(f"    - '{host}'\n" for host in hosts)
+    hub = await hub_factory(f"http:\n  server_port: {port}\n  server_host:\n{host_lines}")
+    assert "http" in hub.components
+    async with aiohttp.ClientSession() as session:
+        for host in hosts:
+            shown = f"[{host}]" if ":" in host else host
+            async with session.get(f"http://{shown}:{port}/auth/onboarding") as response:
+                assert response.status == 200
+
+
+async def test_a_port_in_use_is_reported_and_the_rest_of_the_hub_runs(
+    hub_factory: HubFactory,
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        hub = await hub_factory(http_yaml(port, "logger:\n"))
+    assert "http" not in hub.components and "logger" in hub.components
+    note = next(n for n in hub.notifications.all() if n.notification_id == "setup_failed_http")
+    assert f"cannot listen on 127.0.0.1 port {port}" in note.message
+    assert "server_port" in note.message
+
+
+async def test_cors_for_configured_origins_only(api_factory) -> None:
+    api = await api_factory(
+        http_extra="  cors_allowed_origins:\n    - http://dashboard.local:3000\n")
+    token = await api.token_for(Role.VIEWER)
+    preflight = {"Origin": "http://dashboard.local:3000",
+                 "Access-Control-Request-Method": "GET"}
+    async with api.session.options(api.url("/api/states"), headers=preflight) as response:
+        assert response.status == 200
+        assert response.headers["Access-Control-Allow-Origin"] == "http://dashboard.local:3000"
+        assert "Authorization" in response.headers["Access-Control-Allow-Headers"]
+    allowed = {"Origin": "http://dashboard.local:3000", "Authorization": f"Bearer {token}"}
+    async with api.session.get(api.url("/api/states"), headers=allowed) as response:
+        assert response.headers["Access-Control-Allow-Origin"] == "http://dashboard.local:3000"
+    async with api.session.get(api.url("/api/states"), headers={
+            "Origin": "http://evil.example", "Authorization": f"Bearer {token}"}) as response:
+        assert "Access-Control-Allow-Origin" not in response.headers
+
+
+async def test_forwarded_address_is_used_only_behind_a_trusted_proxy(api_factory) -> None:
+    api = await api_factory(http_extra=(
+        "  use_x_forwarded_for: true\n  trusted_proxies: 127.0.0.1\n"
+        "  login_attempts_threshold: 1\n"))
+    await api.add_user("li", Role.VIEWER)
+    token = (await api.login("li"))["access_token"]
+    forwarded = {"X-Forwarded-For": "203.0.113.7"}
+    status, _body = await api.request("POST", "/auth/token", headers=forwarded, data={
+        "grant_type": "password", "username": "li", "password": "wrong"})
+    assert status == 400
+    # The client behind the proxy is banned; the proxy's other clients are not.
+    assert (await api.request("GET", "/api/", token, headers=forwarded))[0] == 429
+    assert (await api.request("GET", "/api/", token,
+                              headers={"X-Forwarded-For": "203.0.113.8"}))[0] == 200
+    assert (await api.request("GET", "/api/", token))[0] == 200
+
+
+async def test_stopping_the_hub_closes_websockets_and_the_port(api: Api) -> None:
+    client = await connect(api, await api.token_for(Role.VIEWER))
+    await client.command("subscribe_entities")
+    await client.receive()
+    await api.hub.async_stop()
+    await assert_closed(client.ws)
+    port = int(api.base.rsplit(":", 1)[1])
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0
