@@ -25,6 +25,7 @@ from plantpulse.core.auth.models import (
 )
 from plantpulse.core.auth.passwords import hash_password, verify_nothing, verify_password
 from plantpulse.core.const import STORAGE_DIR
+from plantpulse.core.exceptions import StorageError
 from plantpulse.core.storage import Store
 
 if TYPE_CHECKING:
@@ -110,7 +111,11 @@ class AuthManager:
         password_hash = await self._hub.async_add_executor_job(hash_password, password)
         user = self.data.add_user(username, name, role, password_hash, is_owner=is_owner,
                                   language=language)
-        await self._async_save()
+        try:
+            await self._async_save()
+        except StorageError:
+            self.data.users.pop(user.id)
+            raise
         await self.async_audit(actor, "user_create", user.username, {"role": str(user.role)})
         return user
 
@@ -207,7 +212,11 @@ class AuthManager:
         token, _secret = self.data.create_refresh_token(
             user, TokenType.LONG_LIVED, client_name=client_name, lifespan_days=lifespan_days,
         )
-        await self._async_save()
+        try:
+            await self._async_save()
+        except StorageError:
+            self.data.remove_refresh_token(token.id)
+            raise
         await self.async_audit(actor, "token_create", f"{user.username}/{client_name}",
                                {"token_id": token.id, "days": lifespan_days})
         return token, self.data.long_lived_access_token(token)

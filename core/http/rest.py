@@ -112,6 +112,8 @@ async def post_state(request: web.Request) -> web.Response:
     data = await read_json_object(request)
     if "state" not in data:
         raise ApiError("No state specified.")
+    if isinstance(data["state"], dict | list) or data["state"] is None:
+        raise ApiError("state must be a string or a number; put structured data in attributes.")
     attributes = data.get("attributes") or {}
     if not isinstance(attributes, dict):
         raise ApiError("attributes must be a JSON object.")

@@ -14,6 +14,7 @@ from aiohttp import hdrs, web
 
 from plantpulse.core.auth.const import Role
 from plantpulse.core.auth.models import TokenProblem
+from plantpulse.core.exceptions import StorageError
 from plantpulse.core.http.const import MAX_BODY_BYTES
 from plantpulse.core.http.view import (
     KEY_CLIENT_IP,
@@ -64,6 +65,9 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return await handler(request)
     except ApiError as err:
         return message_response(err.message, err.status)
+    except StorageError as err:
+        _LOGGER.error("%s", err)
+        return message_response(str(err), HTTPStatus.SERVICE_UNAVAILABLE)
     except web.HTTPException as exc:
         if exc.status < HTTPStatus.BAD_REQUEST or not is_api_path(request.path):
             raise

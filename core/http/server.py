@@ -126,7 +126,7 @@ class HubHTTP:
                 raise OSError(err.errno, f"cannot listen on {shown} port {self.port}: "
                               f"{err.strerror}. Is another PlantPulse (or another program) "
                               "using it? Change http: server_port") from err
-        _LOGGER.info("Web UI and API at %s", ", ".join(self.base_urls(())))
+        _LOGGER.info("Web UI and API at %s", ", ".join(reachable_urls(self.hosts, self.port, [])))
 
     async def async_stop(self) -> None:
         """Close WebSockets, stop listening and finish requests in flight."""
@@ -136,31 +136,33 @@ class HubHTTP:
             runner, self._runner = self._runner, None
             await runner.cleanup()
 
-    def base_urls(self, lan_addresses: tuple[str, ...] | list[str]) -> list[str]:
-        """URLs people can open: loopback first, then the LAN addresses when on all interfaces."""
-        urls = []
-        for host in self.hosts:
-            if host in _ALL_INTERFACES:
-                urls.append(f"http://127.0.0.1:{self.port}")
-                urls.extend(f"http://{address}:{self.port}" for address in lan_addresses)
-            else:
-                shown = f"[{host}]" if host and ":" in host else host
-                urls.append(f"http://{shown}:{self.port}")
-        return list(dict.fromkeys(urls))
-
     async def async_announce_onboarding(self) -> None:
         """Print (like Jupyter's token URL) and log the one-time link to create the owner."""
         code = self.onboarding.code
         if code is None:
             return
         addresses = await self.hub.async_add_executor_job(lan_addresses)
-        urls = [f"{base}/onboarding.html?code={code}" for base in self.base_urls(addresses)]
+        urls = [f"{base}/onboarding.html?code={code}"
+                for base in reachable_urls(self.hosts, self.port, addresses)]
         lines = [f"Open {urls[0]} to create the owner account"]
         lines.extend(f"    or, from another device on the network: {url}" for url in urls[1:])
         text = "\n".join(lines)
         # Printed as well as logged: the person who just ran `make run` needs to see it.
         print(text, flush=True)
         _LOGGER.info("No users yet. %s", text)
+
+
+def reachable_urls(hosts: list[str | None], port: int, lan: list[str]) -> list[str]:
+    """URLs people can open: loopback first, then `lan` addresses when bound to all interfaces."""
+    urls = []
+    for host in hosts:
+        if host in _ALL_INTERFACES:
+            urls.append(f"http://127.0.0.1:{port}")
+            urls.extend(f"http://{address}:{port}" for address in lan)
+        else:
+            shown = f"[{host}]" if host and ":" in host else host
+            urls.append(f"http://{shown}:{port}")
+    return list(dict.fromkeys(urls))
 
 
 def lan_addresses() -> list[str]:

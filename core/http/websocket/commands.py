@@ -94,6 +94,11 @@ def list_entities(connection: ActiveConnection, msg_id: int, _data: dict[str, An
     connection.send_result(msg_id, entity_list(connection.hub))
 
 
+def supported_features(connection: ActiveConnection, msg_id: int, _data: dict[str, Any]) -> None:
+    """Accept a Home Assistant client's feature announcement; no optional feature is used."""
+    connection.send_result(msg_id)
+
+
 # Subscriptions --------------------------------------------------------------------------
 
 
@@ -299,6 +304,7 @@ def async_register_builtin_commands(hub: Hub) -> None:
     """Register every built-in command with the role it needs."""
     register = async_register_command
     register(hub, "get_states", get_states)
+    register(hub, "supported_features", supported_features, {vol.Optional("features"): dict})
     register(hub, "get_config", get_config)
     register(hub, "get_services", get_services)
     register(hub, "persistent_notification/get", get_notifications)

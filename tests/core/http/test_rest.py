@@ -78,6 +78,9 @@ async def test_states_read_write_and_remove(api: Api) -> None:
 
     assert (await api.request("POST", "/api/states/sensor.new", admin, json={}))[1] == {
         "message": "No state specified."}
+    status, body = await api.request("POST", "/api/states/sensor.new", admin,
+                                     json={"state": {"nested": 1}})
+    assert status == 400 and "string or a number" in body["message"]
     status, body = await api.request("POST", "/api/states/Not An Id", admin, json={"state": "1"})
     assert status == 400 and "Invalid entity id" in body["message"]
     status, _body = await api.request("POST", "/api/states/sensor.new", viewer,

@@ -8,6 +8,7 @@ import aiohttp
 from aiohttp import web
 
 from plantpulse.core.auth.const import Role
+from plantpulse.core.http.server import lan_addresses, reachable_urls
 from plantpulse.core.http.webhook import async_generate_webhook_id, async_register_webhook
 from plantpulse.core.hub import Hub
 from tests.conftest import HubFactory
@@ -117,3 +118,31 @@ async def test_stopping_the_hub_closes_websockets_and_the_port(api: Api) -> None
     port = int(api.base.rsplit(":", 1)[1])
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_onboarding_urls_list_lan_addresses_only_when_on_all_interfaces() -> None:
+    lan = ["192.168.1.20", "10.0.0.5"]
+    assert reachable_urls([None], 8130, lan) == [
+        "http://127.0.0.1:8130", "http://192.168.1.20:8130", "http://10.0.0.5:8130"]
+    assert reachable_urls(["0.0.0.0", "::"], 8130, lan) == reachable_urls([None], 8130, lan)
+    assert reachable_urls(["127.0.0.1", "::1"], 8131, lan) == [
+        "http://127.0.0.1:8131", "http://[::1]:8131"]
+    found = lan_addresses()
+    assert all(not address.startswith("127.") for address in found)
+
+
+async def test_a_storage_failure_is_reported_and_nothing_half_made_remains(api: Api) -> None:
+    admin = await api.token_for(Role.ADMIN)
+    auth_file = api.hub.config_dir / ".storage" / "auth"
+    auth_file.unlink()
+    (auth_file / "blocked").mkdir(parents=True)
+    status, body = await api.request("POST", "/api/auth/users", admin, json={
+        "username": "late", "password": "long enough", "role": "viewer"})
+    assert status == 503
+    assert body["message"].startswith(f"Cannot write {auth_file}")
+    assert api.hub.data["auth"].data.user_by_username("late") is None
+    status, body = await api.request("POST", "/api/auth/tokens", admin,
+                                     json={"client_name": "scada"})
+    assert status == 503
+    assert not [token for token in api.hub.data["auth"].data.refresh_tokens.values()
+                if token.client_name == "scada"]

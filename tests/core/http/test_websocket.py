@@ -91,6 +91,8 @@ async def test_reads_and_bad_messages(api: Api) -> None:
     assert await client.receive() == {"id": msg_id, "type": "pong"}
     me = await client.command("auth/current_user")
     assert me["result"]["role"] == "viewer"
+    features = await client.command("supported_features", features={"coalesce_messages": 1})
+    assert features["success"] is True
     notes = await client.command("persistent_notification/get")
     assert notes["success"] and isinstance(notes["result"], list)
 
