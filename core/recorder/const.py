@@ -33,6 +33,8 @@ DAY_SECONDS: Final = 86_400
 MICROSECONDS: Final = 1_000_000
 # A period is compiled this long after it closes, so its last states are committed first.
 COMPILE_DELAY_SECONDS: Final = 10.0
+# statistics_meta.source of statistics compiled from recorded states.
+SOURCE_RECORDER: Final = "recorder"
 # A total_increasing reading below this share of the previous one is a meter reset.
 RESET_RATIO: Final = 0.9
 

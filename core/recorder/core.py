@@ -15,7 +15,10 @@ import asyncio
 import logging
 import os
 import sqlite3
-from collections.abc import Callable
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,14 +30,22 @@ from plantpulse.core.events import Event
 from plantpulse.core.hub import StopStage
 from plantpulse.core.recorder.config import RecorderConfig
 from plantpulse.core.recorder.const import (
+    COMPILE_DELAY_SECONDS,
     EARLY_COMMIT_ROWS,
     MAX_BACKLOG_ROWS,
     MAX_BATCH_ROWS,
+    SHORT_TERM_SECONDS,
     WAL_TRUNCATE_BYTES,
 )
-from plantpulse.core.recorder.database import async_open_reader, async_open_writer
+from plantpulse.core.recorder.database import (
+    async_configure_writer,
+    async_open_reader,
+    async_open_writer,
+)
 from plantpulse.core.recorder.history import HistoryReader
-from plantpulse.core.recorder.migrations import async_prepare_schema
+from plantpulse.core.recorder.migrations import async_prepare_schema, async_schema_version
+from plantpulse.core.recorder.statistics_compile import StatisticsCompiler, floor_period
+from plantpulse.core.recorder.statistics_query import StatisticsReader
 from plantpulse.core.recorder.writer import RowWriter
 from plantpulse.core.states import State
 
@@ -45,6 +56,27 @@ _LOGGER = logging.getLogger(__name__)
 
 FAILURE_NOTIFICATION_ID = "recorder_write_failed"
 RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
+JOB_COMPILE = "compile statistics"
+JOB_RECOMPILE = "recompile statistics"
+
+
+@dataclass
+class _Job:
+    """Background work done by the writer task in steps, between batches of states."""
+
+    name: str
+    seq: int
+    steps: AsyncIterator[None]
+    started: bool = False
+
+
+@dataclass
+class _Waiter:
+    """An `async_flush` caller: waits for row number `mark`, then for jobs up to `job_mark`."""
+
+    mark: int
+    future: asyncio.Future[None]
+    job_mark: int | None = field(default=None)
 
 
 class Recorder:
@@ -61,13 +93,19 @@ class Recorder:
         self._conn: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._writer: RowWriter | None = None
+        self._compiler: StatisticsCompiler | None = None
         self._history: HistoryReader | None = None
+        self._statistics: StatisticsReader | None = None
         self._states: list[State] = []
         self._events: list[Event] = []
         self._enqueued = 0
         self._taken = 0
         self._committed = 0
-        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._waiters: list[_Waiter] = []
+        self._jobs: deque[_Job] = deque()
+        self._job_seq = 0
+        self._jobs_done = 0
+        self._cancel_compile_timer: Callable[[], None] | None = None
         self._wake = asyncio.Event()
         self._commit_due = False
         self._cancel_commit_timer: Callable[[], None] | None = None
@@ -95,16 +133,28 @@ class Recorder:
         self._enqueued += len(current)
         try:
             self._conn = await async_open_writer(self.db_path)
-            await async_prepare_schema(self._conn, self.db_path)
+            version = await async_schema_version(self._conn, self.db_path)
+            await async_configure_writer(self._conn, self.db_path)
+            await async_prepare_schema(self._conn, self.db_path, version)
             self._reader = await async_open_reader(self.db_path)
             self._writer = RowWriter(self._conn, self.config.entity_filter)
             await self._writer.async_load()
+            self._compiler = StatisticsCompiler(
+                self.hub, self._conn,
+                min(self.config.purge_keep_days, self.config.keep_5minute_days),
+            )
+            marked = await self._compiler.async_load()
         except BaseException:
             await self._async_close()
             raise
         self._history = HistoryReader(self.hub, self._reader)
+        self._statistics = StatisticsReader(self.hub, self._reader)
         self._task = self.hub.async_create_background_task(self._async_run(), "recorder writer")
         self.hub.async_on_stop(self.async_stop, StopStage.RECORDER)
+        self._queue_job(JOB_COMPILE, self._compiler.async_compile_closed)
+        if marked:
+            self._queue_job(JOB_RECOMPILE, self._compiler.async_recompile)
+        self._schedule_compile()
         self._commit_due = True
         self._wake.set()
 
@@ -117,10 +167,15 @@ class Recorder:
             self._remove_listener()
             self._remove_listener = None
         self._cancel_timer()
+        if self._cancel_compile_timer is not None:
+            self._cancel_compile_timer()
+            self._cancel_compile_timer = None
         self._commit_due = True
         self._wake.set()
         if self._task is not None:
             await self._task
+        while self._jobs:
+            await self._jobs.popleft().steps.aclose()
         await self._async_checkpoint()
         await self._async_close()
 
@@ -169,11 +224,17 @@ class Recorder:
             self._cancel_commit_timer = None
 
     async def async_flush(self) -> None:
-        """Return when everything queued so far is committed."""
-        if self._enqueued == self._committed or self._task is None or self._task.done():
+        """Return when everything queued so far is committed.
+
+        Work those states cause is waited for too: statistics recompiled for late data,
+        and any compile or purge queued before.
+        """
+        if self._task is None or self._task.done():
+            return
+        if self._enqueued == self._committed and not self._jobs:
             return
         future = self.hub.loop.create_future()
-        self._waiters.append((self._enqueued, future))
+        self._waiters.append(_Waiter(self._enqueued, future))
         self._commit_due = True
         self._wake.set()
         await future
@@ -184,31 +245,76 @@ class Recorder:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while self._commit_due:
-                self._commit_due = False
-                self._cancel_timer()
-                await self._async_write_pending()
+            while True:
+                if self._commit_due or (self._jobs and self._enqueued > self._taken):
+                    self._commit_due = False
+                    self._cancel_timer()
+                    await self._async_write_pending()
+                elif self._jobs and not self._stopping:
+                    await self._async_job_step()
+                else:
+                    break
+                self._release_waiters()
             self._release_waiters()
             if self._stopping and self._enqueued == self._taken:
                 break
-        for _mark, future in self._waiters:
-            if not future.done():
-                future.set_result(None)
+        for waiter in self._waiters:
+            if not waiter.future.done():
+                waiter.future.set_result(None)
         self._waiters.clear()
+
+    def _queue_job(self, name: str, steps: Callable[[], AsyncIterator[None]]) -> None:
+        """Queue background work, unless the same work is queued and not started yet."""
+        if any(job.name == name and not job.started for job in self._jobs):
+            return
+        self._job_seq += 1
+        self._jobs.append(_Job(name, self._job_seq, steps()))
+        self._wake.set()
+
+    async def _async_job_step(self) -> None:
+        job = self._jobs[0]
+        job.started = True
+        try:
+            await anext(job.steps)
+            return
+        except StopAsyncIteration:
+            pass
+        except (sqlite3.Error, OSError) as err:
+            _LOGGER.error("Recorder could not %s: %s", job.name, err)
+        except Exception:
+            _LOGGER.exception("Recorder could not %s", job.name)
+        self._jobs.popleft()
+        self._jobs_done = job.seq
+
+    def _schedule_compile(self) -> None:
+        """Compile each 5-minute period shortly after it closes."""
+        now = time.time()
+        due = floor_period(now) + SHORT_TERM_SECONDS + COMPILE_DELAY_SECONDS
+        self._cancel_compile_timer = self.hub.async_call_later(due - now, self._compile_due)
+
+    def _compile_due(self) -> None:
+        assert self._compiler is not None
+        self._queue_job(JOB_COMPILE, self._compiler.async_compile_closed)
+        self._schedule_compile()
 
     async def _async_write_pending(self) -> None:
         assert self._writer is not None
         states, events = self._take_batch()
         if not states and not events:
             return
+        assert self._compiler is not None
+        late = (self._compiler.late_after_us(), self._compiler.late_before_us)
         try:
-            await self._writer.async_write(states, events)
+            batch = await self._writer.async_write(states, events, late)
         except (sqlite3.Error, OSError) as err:
             await self._async_write_failed(err, states, events)
             return
         except Exception:
             _LOGGER.exception("Cannot record %s states and %s events; they are dropped",
                               len(states), len(events))
+        else:
+            if batch.late_periods:
+                self._queue_job(JOB_RECOMPILE, self._compiler.async_recompile)
         self._committed = self._taken
         if self._failures:
             self._failures = 0
@@ -266,14 +372,17 @@ class Recorder:
     def _release_waiters(self) -> None:
         if not self._waiters:
             return
-        committed = self._committed
         still = []
-        for mark, future in self._waiters:
-            if mark <= committed:
-                if not future.done():
-                    future.set_result(None)
-            else:
-                still.append((mark, future))
+        for waiter in self._waiters:
+            if waiter.job_mark is None:
+                if waiter.mark > self._committed:
+                    still.append(waiter)
+                    continue
+                waiter.job_mark = self._job_seq
+            if self._jobs and waiter.job_mark > self._jobs_done:
+                still.append(waiter)
+            elif not waiter.future.done():
+                waiter.future.set_result(None)
         self._waiters = still
 
     async def _async_checkpoint_if_large(self) -> None:
@@ -324,4 +433,27 @@ class Recorder:
         return await self._history.async_get_history(
             entity_ids, start, end, minimal_response=minimal_response,
             no_attributes=no_attributes, significant_changes_only=significant_changes_only,
+        )
+
+    async def async_get_statistics(
+        self,
+        statistic_ids: list[str],
+        period: str,
+        start: datetime,
+        end: datetime | None = None,
+        types: set[str] | None = None,
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Statistics rows per statistic id (an entity id) for `period` from `start` to `end`.
+
+        `period` is '5minute', 'hour', 'day' or 'month'. Rows are `{start, end, mean, min,
+        max, sum, state, change}` with ISO times: UTC for 5-minute and hourly rows, the
+        site's time zone for days and months (local midnights). Values that do not apply
+        to a statistic are None (mean/min/max for meters, sum/state/change for
+        measurements); `types` limits the keys to those named. The period holding `start`
+        is included; periods start before `end` (default: now). Raises ValueError for an
+        unknown period or type.
+        """
+        assert self._statistics is not None
+        return await self._statistics.async_get_statistics(
+            statistic_ids, period, start, end, types
         )

@@ -40,9 +40,10 @@ class RecorderDatabaseError(PlantPulseError):
 
 
 async def async_open_writer(path: Path) -> aiosqlite.Connection:
-    """Open (creating if needed) the database for writing, in WAL mode, autocommit off.
+    """Open (creating if needed) the database for writing; transactions are explicit.
 
-    Transactions are explicit (`BEGIN` ... `COMMIT`). Raises RecorderDatabaseError.
+    Nothing is changed in the file yet: call `async_configure_writer` once the schema
+    version has been found acceptable. Raises RecorderDatabaseError.
     """
     try:
         await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
@@ -51,14 +52,16 @@ async def async_open_writer(path: Path) -> aiosqlite.Connection:
             f"Cannot create the folder of the recorder database {path}: {err.strerror}. "
             "Check db_url under recorder: and the folder's permissions."
         ) from err
-    conn = await _async_connect(path, str(path), uri=False)
+    return await _async_connect(path, str(path), uri=False)
+
+
+async def async_configure_writer(conn: aiosqlite.Connection, path: Path) -> None:
+    """Switch to WAL mode and set the writer's pragmas. Raises RecorderDatabaseError."""
     try:
         for pragma in WRITER_PRAGMAS:
             await conn.execute(pragma)
     except sqlite3.Error as err:
-        await conn.close()
         raise _describe(path, err) from err
-    return conn
 
 
 async def async_open_reader(path: Path) -> aiosqlite.Connection:
@@ -97,7 +100,12 @@ def _describe(path: Path, err: sqlite3.Error) -> RecorderDatabaseError:
     return RecorderDatabaseError(f"Cannot use the recorder database {path}: {text}")
 
 
-async def async_table_names(conn: aiosqlite.Connection) -> set[str]:
-    """The tables in the database (SQLite's catalogue)."""
-    rows = await conn.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
+async def async_table_names(conn: aiosqlite.Connection, path: Path) -> set[str]:
+    """The tables in the database (SQLite's catalogue). Raises RecorderDatabaseError."""
+    try:
+        rows = await conn.execute_fetchall(
+            "SELECT name FROM sqlite_master WHERE type = 'table'"
+        )
+    except sqlite3.Error as err:
+        raise _describe(path, err) from err
     return {row[0] for row in rows}

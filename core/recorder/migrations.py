@@ -18,27 +18,36 @@ from typing import Final
 import aiosqlite
 
 from plantpulse.core.recorder.database import RecorderDatabaseError, async_table_names
-from plantpulse.core.recorder.schema import SCHEMA_VERSION, Dialect, create_statements
+from plantpulse.core.recorder.schema import (
+    SCHEMA_VERSION,
+    STATISTICS_TABLES,
+    Dialect,
+    create_statements,
+    table_statements,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
 Migration = Callable[[aiosqlite.Connection, Dialect], Awaitable[None]]
 
-MIGRATIONS: Final[dict[int, Migration]] = {}
 
 
-async def async_prepare_schema(
-    conn: aiosqlite.Connection, path: Path, dialect: Dialect = Dialect.SQLITE
-) -> int | None:
-    """Bring the database to SCHEMA_VERSION; return the version it had (None when new).
+async def _add_statistics(conn: aiosqlite.Connection, dialect: Dialect) -> None:
+    """Schema 2: statistics tables (5-minute and hourly rows, their metadata and runs)."""
+    for statement in table_statements(dialect, STATISTICS_TABLES):
+        await conn.execute(statement)
 
-    Raises RecorderDatabaseError for a database of a newer version or a foreign one; such a
-    database is left untouched.
+
+MIGRATIONS: Final[dict[int, Migration]] = {1: _add_statistics}
+
+
+async def async_schema_version(conn: aiosqlite.Connection, path: Path) -> int | None:
+    """The database's schema version (None when empty), without changing anything.
+
+    Raises RecorderDatabaseError for a database of a newer version or a foreign one.
     """
-    tables = await async_table_names(conn)
+    tables = await async_table_names(conn, path)
     if not tables:
-        await _async_in_transaction(conn, lambda: _async_create(conn, dialect))
-        _LOGGER.info("Created the recorder database %s (schema %s)", path, SCHEMA_VERSION)
         return None
     if "schema_version" not in tables:
         raise RecorderDatabaseError(
@@ -54,6 +63,21 @@ async def async_prepare_schema(
             "It was left as it is: upgrade PlantPulse, or restore a backup made with this "
             "version."
         )
+    return version
+
+
+async def async_prepare_schema(
+    conn: aiosqlite.Connection, path: Path, version: int | None,
+    dialect: Dialect = Dialect.SQLITE,
+) -> None:
+    """Create the schema in an empty database or migrate one at `version` to SCHEMA_VERSION.
+
+    Raises RecorderDatabaseError when a migration fails (the database keeps its version).
+    """
+    if version is None:
+        await _async_in_transaction(conn, lambda: _async_create(conn, dialect))
+        _LOGGER.info("Created the recorder database %s (schema %s)", path, SCHEMA_VERSION)
+        return
     if version < SCHEMA_VERSION:
         try:
             await _async_in_transaction(
@@ -65,7 +89,6 @@ async def async_prepare_schema(
                 f"It was left at schema {version}; free disk space or restore a backup, then "
                 "start again."
             ) from err
-    return version
 
 
 async def _async_create(conn: aiosqlite.Connection, dialect: Dialect) -> None:

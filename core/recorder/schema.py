@@ -14,6 +14,13 @@ Table by table:
   the context carries a user or a parent. In SQLite it is a WITHOUT ROWID table: the key is
   the only index, and a reading re-sent for the same entity and time replaces the first.
 - `event_types`, `event_data`, `events`: other events, their types and data de-duplicated.
+- `statistics_meta`: one row per statistic (an entity with a state_class): its unit, class.
+- `statistics_short_term` (5-minute periods) and `statistics` (hours): one row per statistic
+  and period start. `mean`/`min`/`max` for measurements; for meters `sum` (consumption since
+  the statistic began, across resets), `state` (last reading) and `meter_ref` (the reading
+  the next consumption counts from: it stays put through a small dip, which is noise).
+- `statistics_runs`: the start of every 5-minute period compiled, so a restart knows where to
+  carry on. `statistics_recompile`: closed periods that received late data.
 - `schema_version`: one row per version applied, with when.
 """
 
@@ -23,7 +30,7 @@ from collections.abc import Iterable
 from enum import StrEnum
 from typing import Final
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 
 
 class Dialect(StrEnum):
@@ -68,7 +75,29 @@ _SQLITE: Final[dict[str, tuple[str, ...]]] = {
         "CREATE INDEX ix_events_ts_us ON events (ts_us)",
         "CREATE INDEX ix_events_data_id ON events (data_id)",
     ),
+    "statistics_meta": (
+        "CREATE TABLE statistics_meta (id INTEGER PRIMARY KEY, statistic_id TEXT NOT NULL "
+        "UNIQUE, source TEXT NOT NULL, unit_of_measurement TEXT, state_class TEXT NOT NULL, "
+        "name TEXT)",
+    ),
+    "statistics_short_term": (
+        "CREATE TABLE statistics_short_term (metadata_id INTEGER NOT NULL, "
+        "start_s INTEGER NOT NULL, mean REAL, min REAL, max REAL, sum REAL, state REAL, "
+        "meter_ref REAL, PRIMARY KEY (metadata_id, start_s)) WITHOUT ROWID",
+    ),
+    "statistics": (
+        "CREATE TABLE statistics (metadata_id INTEGER NOT NULL, start_s INTEGER NOT NULL, "
+        "mean REAL, min REAL, max REAL, sum REAL, state REAL, meter_ref REAL, "
+        "PRIMARY KEY (metadata_id, start_s)) WITHOUT ROWID",
+    ),
+    "statistics_runs": ("CREATE TABLE statistics_runs (start_s INTEGER PRIMARY KEY)",),
+    "statistics_recompile": ("CREATE TABLE statistics_recompile (start_s INTEGER PRIMARY KEY)",),
 }
+
+STATISTICS_TABLES: Final = (
+    "statistics_meta", "statistics_short_term", "statistics", "statistics_runs",
+    "statistics_recompile",
+)
 
 _DDL: Final = {Dialect.SQLITE: _SQLITE}
 

@@ -25,9 +25,20 @@ from typing import Any, Final
 
 import aiosqlite
 
-from plantpulse.core.const import EventOrigin
+from plantpulse.core.const import (
+    ATTR_FRIENDLY_NAME,
+    ATTR_STATE_CLASS,
+    ATTR_UNIT_OF_MEASUREMENT,
+    EventOrigin,
+)
 from plantpulse.core.events import Context, Event
-from plantpulse.core.recorder.const import CONVERT_CHUNK, IN_CHUNK, MICROSECONDS
+from plantpulse.core.recorder.const import (
+    CONVERT_CHUNK,
+    IN_CHUNK,
+    MICROSECONDS,
+    SHORT_TERM_SECONDS,
+    SOURCE_RECORDER,
+)
 from plantpulse.core.recorder.filters import EntityFilter
 from plantpulse.core.states import State
 
@@ -37,6 +48,7 @@ BLOB_CACHE_SIZE: Final = 16_384
 # time still replace each other, as a re-sent reading should.
 COLLISION_WINDOW_US: Final = 1_000
 ORIGINS: Final = (EventOrigin.LOCAL, EventOrigin.REMOTE)
+STATISTIC_STATE_CLASSES: Final = frozenset({"measurement", "total", "total_increasing"})
 
 _INSERT_META: Final = "INSERT INTO states_meta (metadata_id, entity_id) VALUES (?, ?)"
 _INSERT_ATTRIBUTES: Final = (
@@ -54,6 +66,15 @@ _INSERT_STATE: Final = (
 _INSERT_EVENT_TYPE: Final = "INSERT INTO event_types (event_type_id, event_type) VALUES (?, ?)"
 _INSERT_EVENT_DATA: Final = (
     "INSERT INTO event_data (data_id, hash, shared_data) VALUES (?, ?, ?)"
+)
+_UPSERT_STATISTIC: Final = (
+    "INSERT INTO statistics_meta (id, statistic_id, source, unit_of_measurement, state_class, "
+    "name) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (statistic_id) DO UPDATE SET "
+    "unit_of_measurement = excluded.unit_of_measurement, state_class = excluded.state_class, "
+    "name = excluded.name"
+)
+_MARK_LATE: Final = (
+    "INSERT INTO statistics_recompile (start_s) VALUES (?) ON CONFLICT (start_s) DO NOTHING"
 )
 _INSERT_EVENT: Final = (
     "INSERT INTO events (event_type_id, ts_us, data_id, origin_idx, context_id, "
@@ -110,6 +131,10 @@ class Batch:
     event_types: list[tuple[int, str]] = field(default_factory=list)
     event_data: list[tuple[int, int, str]] = field(default_factory=list)
     events: list[Any] = field(default_factory=list)
+    statistics: list[tuple[int, str, str, str | None, str, str | None]] = field(
+        default_factory=list
+    )
+    late_periods: set[int] = field(default_factory=set)
 
 
 class RowWriter:
@@ -129,6 +154,9 @@ class RowWriter:
         self._next_event_type_id = 1
         self._data_ids: dict[str, int] = {}
         self._next_data_id = 1
+        self._statistics: dict[str, tuple[int, str, str | None, str | None]] = {}
+        self._statistic_entities: set[int] = set()
+        self._next_statistic_id = 1
 
     def metadata_id(self, entity_id: str) -> int | None:
         """The states_meta id of a recorded entity, if it has one yet."""
@@ -150,6 +178,17 @@ class RowWriter:
         self._next_attributes_id = await self._async_next_id("state_attributes", "attributes_id")
         self._next_event_type_id = await self._async_next_id("event_types", "event_type_id")
         self._next_data_id = await self._async_next_id("event_data", "data_id")
+        self._next_statistic_id = await self._async_next_id("statistics_meta", "id")
+        self._statistics = {
+            entity_id: (statistic_id, state_class, unit, name)
+            for statistic_id, entity_id, state_class, unit, name in await conn.execute_fetchall(
+                "SELECT id, statistic_id, state_class, unit_of_measurement, name "
+                "FROM statistics_meta WHERE source = ?", (SOURCE_RECORDER,),
+            )
+        }
+        self._statistic_entities = {
+            self._meta[entity_id] for entity_id in self._statistics if entity_id in self._meta
+        }
         self._last_attributes.clear()
         self._attribute_ids.clear()
         self._data_ids.clear()
@@ -159,24 +198,31 @@ class RowWriter:
         rows = await self._conn.execute_fetchall(f"SELECT MAX({column}) FROM {table}")
         return (rows[0][0] or 0) + 1
 
-    async def async_write(self, states: list[State], events: list[Event]) -> Batch:
+    async def async_write(
+        self, states: list[State], events: list[Event], late: tuple[int, int] = (0, 0)
+    ) -> Batch:
         """Write `states` and `events` in one transaction; returns what was written.
 
-        Raises sqlite3.Error (the transaction is rolled back and the caches reloaded).
+        A state of an entity with statistics whose time falls in `late` (microseconds, from
+        inclusive, to exclusive: the compiled periods still open to recompiling) marks its
+        5-minute period for recompiling, in the same transaction. Raises sqlite3.Error (the
+        transaction is rolled back and the caches reloaded).
         """
         if not self._loaded:
             await self.async_load()
-        batch = await self._async_prepare(states, events)
+        batch = await self._async_prepare(states, events, late)
         conn = self._conn
         await conn.execute("BEGIN")
         try:
             for sql, rows in (
                 (_INSERT_META, batch.meta),
                 (_INSERT_ATTRIBUTES, batch.attributes),
+                (_UPSERT_STATISTIC, batch.statistics),
                 (_INSERT_STATE, batch.states),
                 (_INSERT_EVENT_TYPE, batch.event_types),
                 (_INSERT_EVENT_DATA, batch.event_data),
                 (_INSERT_EVENT, batch.events),
+                (_MARK_LATE, [(start_s,) for start_s in sorted(batch.late_periods)]),
             ):
                 if rows:
                     await conn.executemany(sql, rows)
@@ -188,11 +234,14 @@ class RowWriter:
             raise
         return batch
 
-    async def _async_prepare(self, states: list[State], events: list[Event]) -> Batch:
+    async def _async_prepare(
+        self, states: list[State], events: list[Event], late: tuple[int, int]
+    ) -> Batch:
         batch = Batch()
         attributes_pending: dict[tuple[int, str], _Pending] = {}
         for offset in range(0, len(states), CONVERT_CHUNK):
-            self._state_rows(states[offset:offset + CONVERT_CHUNK], batch, attributes_pending)
+            self._state_rows(states[offset:offset + CONVERT_CHUNK], batch, attributes_pending,
+                             late)
             await asyncio.sleep(0)
         if attributes_pending:
             await self._async_resolve_attributes(attributes_pending, batch)
@@ -204,12 +253,15 @@ class RowWriter:
         return batch
 
     def _state_rows(
-        self, states: Iterable[State], batch: Batch, pending: dict[tuple[int, str], _Pending]
+        self, states: Iterable[State], batch: Batch, pending: dict[tuple[int, str], _Pending],
+        late: tuple[int, int],
     ) -> None:
         meta = self._meta
         last_attributes = self._last_attributes
         last_live = self._last_live_us
         rows = batch.states
+        late_from_us, late_to_us = late
+        statistic_entities = self._statistic_entities
         for state in states:
             metadata_id = meta.get(state.entity_id)
             if metadata_id is None:
@@ -244,6 +296,8 @@ class RowWriter:
             elif not attributes:
                 last_attributes[metadata_id] = (attributes, None)
             else:
+                if ATTR_STATE_CLASS in attributes:
+                    self._register_statistic(state.entity_id, metadata_id, attributes, batch)
                 text = dumps(attributes)
                 attributes_id = self._attribute_ids.get((metadata_id, text))
                 if attributes_id is None:
@@ -256,6 +310,32 @@ class RowWriter:
                     row[3] = attributes_id
                     last_attributes[metadata_id] = (attributes, attributes_id)
             rows.append(row)
+            if late_from_us <= ts_us < late_to_us and metadata_id in statistic_entities:
+                seconds = ts_us // MICROSECONDS
+                batch.late_periods.add(seconds - seconds % SHORT_TERM_SECONDS)
+
+    def _register_statistic(
+        self, entity_id: str, metadata_id: int, attributes: Mapping[str, Any], batch: Batch
+    ) -> None:
+        state_class = attributes[ATTR_STATE_CLASS]
+        if state_class not in STATISTIC_STATE_CLASSES:
+            return
+        unit = attributes.get(ATTR_UNIT_OF_MEASUREMENT)
+        name = attributes.get(ATTR_FRIENDLY_NAME)
+        described = (str(state_class), None if unit is None else str(unit),
+                     None if name is None else str(name))
+        known = self._statistics.get(entity_id)
+        if known is not None and known[1:] == described:
+            return
+        if known is None:
+            statistic_id = self._next_statistic_id
+            self._next_statistic_id += 1
+        else:
+            statistic_id = known[0]
+        self._statistics[entity_id] = (statistic_id, *described)
+        self._statistic_entities.add(metadata_id)
+        batch.statistics.append((statistic_id, entity_id, SOURCE_RECORDER, described[1],
+                                 described[0], described[2]))
 
     def _new_entity(self, entity_id: str, batch: Batch) -> int:
         if not self._filter(entity_id):

@@ -30,6 +30,17 @@ def query(path: Path, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[
         conn.close()
 
 
+def execute(path: Path, *statements: str) -> None:
+    """Change the recorder's database behind its back (to stage a test), committing."""
+    conn = sqlite3.connect(path)
+    try:
+        for statement in statements:
+            conn.execute(statement)
+        conn.commit()
+    finally:
+        conn.close()
+
+
 @pytest.fixture
 def recorder_hub(hub_factory: Callable[..., Awaitable[Hub]]) -> RecorderHub:
     """`hub, rec = await recorder_hub("commit_interval: 0")`: a running hub with a recorder."""
