@@ -35,6 +35,9 @@ _LOGGER = logging.getLogger(__name__)
 
 # Saving `last used` facts of sessions can wait; changes of users and tokens are saved at once.
 USAGE_SAVE_DELAY: Final = 30.0
+# Password hashes computed at once (each takes ~50 ms of CPU and 16 MB): a flood of logins from
+# many addresses queues here instead of filling the hub's executor.
+MAX_CONCURRENT_HASHES: Final = 2
 # Revoked token ids remembered so their leftover access tokens count as revoked, not forged.
 MAX_REMEMBERED_REVOKED: Final = 10_000
 
@@ -50,6 +53,7 @@ class AuthManager:
         self.data = AuthData()
         self.audit_log = AuditLog(hub.path(STORAGE_DIR, AUDIT_LOG_FILE))
         self._audit_lock = asyncio.Lock()
+        self._hash_slots = asyncio.Semaphore(MAX_CONCURRENT_HASHES)
         self._revoked: dict[str, None] = {}
         self._revoke_listeners: list[Callable[[str], None]] = []
 
@@ -87,11 +91,18 @@ class AuthManager:
     async def async_authenticate(self, username: str, password: str) -> User | None:
         """The active user with this name and password, else None (after the same delay)."""
         user = self.data.user_by_username(username)
-        if user is None or not user.is_active:
-            await self._hub.async_add_executor_job(verify_nothing, password)
-            return None
-        ok = await self._hub.async_add_executor_job(verify_password, password, user.password_hash)
+        async with self._hash_slots:
+            if user is None or not user.is_active:
+                await self._hub.async_add_executor_job(verify_nothing, password)
+                return None
+            ok = await self._hub.async_add_executor_job(
+                verify_password, password, user.password_hash
+            )
         return user if ok else None
+
+    async def _async_hash(self, password: str) -> str:
+        async with self._hash_slots:
+            return await self._hub.async_add_executor_job(hash_password, password)
 
     async def async_create_user(
         self,
@@ -108,7 +119,7 @@ class AuthManager:
         check_password(password)
         if self.data.user_by_username(username) is not None:
             raise AuthError(f"A user named {username.strip()!r} already exists")
-        password_hash = await self._hub.async_add_executor_job(hash_password, password)
+        password_hash = await self._async_hash(password)
         user = self.data.add_user(username, name, role, password_hash, is_owner=is_owner,
                                   language=language)
         try:
@@ -140,7 +151,7 @@ class AuthManager:
                             "admin first")
         changes: dict[str, Any] = {}
         if password is not None:
-            user.password_hash = await self._hub.async_add_executor_job(hash_password, password)
+            user.password_hash = await self._async_hash(password)
             changes["password"] = "changed"
         for key, value in (("name", name), ("role", role), ("is_active", is_active),
                            ("language", language)):

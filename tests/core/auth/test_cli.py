@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import pty
+import select
+import signal
 import subprocess
 import sys
 import time
@@ -131,3 +135,46 @@ def test_the_plantpulse_command_end_to_end(config_dir: Path) -> None:
                          "--config", str(config_dir))
     assert created.returncode == 0, created.stderr
     assert created.stdout.splitlines()[-1].count(".") == 2
+
+
+def _run_on_terminal(args: list[str], answers: list[str]) -> tuple[int, str]:
+    """Run `python -m plantpulse ARGS` on a pseudo-terminal, answering each prompt in turn."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(sys.executable, [sys.executable, "-m", "plantpulse", *args])
+    output = b""
+    pending = list(answers)
+    try:
+        while True:
+            ready, _w, _x = select.select([fd], [], [], 30)
+            if not ready:
+                os.kill(pid, signal.SIGKILL)
+                break
+            try:
+                chunk = os.read(fd, 1024)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+            if pending and chunk.endswith(b": "):
+                os.write(fd, pending.pop(0).encode() + b"\n")
+    finally:
+        _pid, status = os.waitpid(pid, 0)
+        os.close(fd)
+    return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
+
+
+def test_user_add_on_a_terminal_asks_twice_without_echo(config_dir: Path) -> None:
+    code, output = _run_on_terminal(
+        ["user", "add", "owner", "--admin", "--config", str(config_dir)],
+        ["typed secret", "typed secret"],
+    )
+    assert code == 0, output
+    assert "Password:" in output and "Repeat the password:" in output
+    assert "typed secret" not in output
+    assert verify_password("typed secret",
+                           stored_auth(config_dir).user_by_username("owner").password_hash)
+    code, output = _run_on_terminal(
+        ["user", "add", "second", "--config", str(config_dir)], ["one password", "another one"])
+    assert code == 1 and "The passwords do not match" in output
