@@ -32,7 +32,7 @@ _LOGGER = logging.getLogger(__name__)
 
 _API_PREFIXES: Final = ("/api/", "/auth/")
 _KEPT_HEADERS: Final = (hdrs.ALLOW, hdrs.RETRY_AFTER, hdrs.WWW_AUTHENTICATE)
-_TOKEN_MESSAGES: Final = {
+_TOKEN_MESSAGES: Final[dict[TokenProblem | None, str]] = {
     TokenProblem.EXPIRED: "The access token has expired: get a new one from /auth/token "
                           "with your refresh token.",
     TokenProblem.REVOKED: "The access token was revoked: log in again.",
@@ -164,7 +164,7 @@ async def security_middleware(request: web.Request, handler: Handler) -> web.Str
         if problem is None or problem.counts_as_attack:
             http.record_failure(ip, "invalid access token")
         return message_response(
-            _TOKEN_MESSAGES.get(problem, "Invalid access token."),  # type: ignore[arg-type]
+            _TOKEN_MESSAGES.get(problem, "Invalid access token."),
             HTTPStatus.UNAUTHORIZED, {hdrs.WWW_AUTHENTICATE: 'Bearer error="invalid_token"'},
         )
     assert isinstance(level, Role)

@@ -23,11 +23,13 @@ if TYPE_CHECKING:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _H = TypeVar("_H", bound=Handler)
 
-HTTP_KEY: Final = web.AppKey("plantpulse_http", object)
+HTTP_KEY: Final[web.AppKey[HubHTTP]] = web.AppKey("plantpulse_http")
 # Set by the security middleware.
-KEY_USER: Final = web.RequestKey("plantpulse_user", object)
-KEY_REFRESH_TOKEN: Final = web.RequestKey("plantpulse_refresh_token", object)
-KEY_CLIENT_IP: Final = web.RequestKey("plantpulse_client_ip", str)
+KEY_USER: Final[web.RequestKey[User]] = web.RequestKey("plantpulse_user")
+KEY_REFRESH_TOKEN: Final[web.RequestKey[RefreshToken]] = web.RequestKey(
+    "plantpulse_refresh_token"
+)
+KEY_CLIENT_IP: Final[web.RequestKey[str]] = web.RequestKey("plantpulse_client_ip", str)
 _ACCESS_ATTRIBUTE: Final = "plantpulse_access"
 
 
@@ -104,7 +106,7 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
 
 def http_of(request: web.Request) -> HubHTTP:
     """The http component serving this request."""
-    return request.app[HTTP_KEY]  # type: ignore[return-value]
+    return request.app[HTTP_KEY]
 
 
 def hub_of(request: web.Request) -> Hub:

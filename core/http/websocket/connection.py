@@ -39,7 +39,7 @@ AUTH_TIMEOUT: Final = 10.0
 HEARTBEAT: Final = 55.0
 FLUSH_TIMEOUT: Final = 5.0
 
-_AUTH_MESSAGES: Final = {
+_AUTH_MESSAGES: Final[dict[TokenProblem | None, str]] = {
     TokenProblem.EXPIRED: "The access token has expired: refresh it and connect again.",
     TokenProblem.REVOKED: "The access token was revoked: log in again.",
     TokenProblem.USER_INACTIVE: "This user account is disabled.",
@@ -184,7 +184,7 @@ class ActiveConnection:
                 self.http.record_failure(self.ip, "invalid access token on the WebSocket")
             self.send_message({
                 "type": "auth_invalid",
-                "message": _AUTH_MESSAGES.get(problem, "Invalid access token."),  # type: ignore[arg-type]
+                "message": _AUTH_MESSAGES.get(problem, "Invalid access token."),
             })
             return False
         self.user, self.refresh_token_id = user, token.id
@@ -257,7 +257,9 @@ class ActiveConnection:
 
     async def _async_run(self, command: Command, msg_id: int, data: dict[str, Any]) -> None:
         try:
-            await command.handler(self, msg_id, data)  # type: ignore[misc]
+            result = command.handler(self, msg_id, data)
+            if result is not None:
+                await result
         except Exception as err:  # answered to the client; see _report
             self._report(msg_id, err)
 
