@@ -6,11 +6,14 @@ running recorder with `get_recorder(hub)`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
+
+import voluptuous as vol
 
 from plantpulse.core.recorder.config import CONFIG_SCHEMA, RecorderConfig
 from plantpulse.core.recorder.const import DATA_RECORDER, DOMAIN
 from plantpulse.core.recorder.core import Recorder
+from plantpulse.core.services import ServiceCall, ServiceField
 
 if TYPE_CHECKING:
     from plantpulse.core.hub import Hub
@@ -18,11 +21,31 @@ if TYPE_CHECKING:
 __all__ = ["CONFIG_SCHEMA", "DOMAIN", "Recorder", "async_setup", "get_recorder"]
 
 
+SERVICE_PURGE: Final = "purge"
+ATTR_KEEP_DAYS: Final = "keep_days"
+
+PURGE_SCHEMA: Final = vol.Schema({
+    vol.Optional(ATTR_KEEP_DAYS): vol.All(vol.Coerce(int), vol.Range(min=0)),
+})
+
+
 async def async_setup(hub: Hub, config: dict[str, Any]) -> bool:
     """Open the database and start recording; a database that cannot be used raises."""
     recorder = Recorder(hub, RecorderConfig.from_block(hub.config_dir, config))
     await recorder.async_start()
     hub.data[DATA_RECORDER] = recorder
+
+    def purge(call: ServiceCall) -> None:
+        recorder.async_purge(call.data.get(ATTR_KEEP_DAYS))
+
+    hub.services.async_register(
+        DOMAIN, SERVICE_PURGE, purge, PURGE_SCHEMA, name="Purge",
+        description="Delete recorded states and events older than keep_days (statistics are "
+        "kept by their own retention). Runs in the background.",
+        fields={ATTR_KEEP_DAYS: ServiceField(
+            "Days of states and events to keep (default: purge_keep_days)", example=10
+        )},
+    )
     return True
 
 

@@ -19,7 +19,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +34,8 @@ from plantpulse.core.recorder.const import (
     EARLY_COMMIT_ROWS,
     MAX_BACKLOG_ROWS,
     MAX_BATCH_ROWS,
+    PURGE_AFTER_START_SECONDS,
+    PURGE_TIME,
     SHORT_TERM_SECONDS,
     WAL_TRUNCATE_BYTES,
 )
@@ -44,6 +46,7 @@ from plantpulse.core.recorder.database import (
 )
 from plantpulse.core.recorder.history import HistoryReader
 from plantpulse.core.recorder.migrations import async_prepare_schema, async_schema_version
+from plantpulse.core.recorder.purge import Purger
 from plantpulse.core.recorder.statistics_compile import StatisticsCompiler, floor_period
 from plantpulse.core.recorder.statistics_query import StatisticsReader
 from plantpulse.core.recorder.writer import RowWriter
@@ -58,6 +61,7 @@ FAILURE_NOTIFICATION_ID = "recorder_write_failed"
 RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
 JOB_COMPILE = "compile statistics"
 JOB_RECOMPILE = "recompile statistics"
+JOB_PURGE = "purge data older than {} days"
 
 
 @dataclass
@@ -106,6 +110,8 @@ class Recorder:
         self._job_seq = 0
         self._jobs_done = 0
         self._cancel_compile_timer: Callable[[], None] | None = None
+        self._cancel_purge_timers: dict[str, Callable[[], None]] = {}
+        self._purger: Purger | None = None
         self._wake = asyncio.Event()
         self._commit_due = False
         self._cancel_commit_timer: Callable[[], None] | None = None
@@ -147,6 +153,7 @@ class Recorder:
         except BaseException:
             await self._async_close()
             raise
+        self._purger = Purger(self._conn, self.config, self._writer)
         self._history = HistoryReader(self.hub, self._reader)
         self._statistics = StatisticsReader(self.hub, self._reader)
         self._task = self.hub.async_create_background_task(self._async_run(), "recorder writer")
@@ -155,6 +162,11 @@ class Recorder:
         if marked:
             self._queue_job(JOB_RECOMPILE, self._compiler.async_recompile)
         self._schedule_compile()
+        if self.config.auto_purge:
+            self._cancel_purge_timers["after start"] = self.hub.async_call_later(
+                PURGE_AFTER_START_SECONDS, self._purge_due_after_start
+            )
+            self._schedule_nightly_purge()
         self._commit_due = True
         self._wake.set()
 
@@ -170,6 +182,9 @@ class Recorder:
         if self._cancel_compile_timer is not None:
             self._cancel_compile_timer()
             self._cancel_compile_timer = None
+        for cancel in self._cancel_purge_timers.values():
+            cancel()
+        self._cancel_purge_timers.clear()
         self._commit_due = True
         self._wake.set()
         if self._task is not None:
@@ -291,6 +306,33 @@ class Recorder:
         now = time.time()
         due = floor_period(now) + SHORT_TERM_SECONDS + COMPILE_DELAY_SECONDS
         self._cancel_compile_timer = self.hub.async_call_later(due - now, self._compile_due)
+
+    def async_purge(self, keep_days: int | None = None) -> None:
+        """Queue a purge of states and events older than `keep_days` (default:
+        purge_keep_days), and of statistics past their retention. `async_flush` waits for it.
+        """
+        assert self._purger is not None
+        days = self.config.purge_keep_days if keep_days is None else keep_days
+        self._queue_job(JOB_PURGE.format(days), lambda: self._purger.async_purge(days))
+
+    def _purge_due_after_start(self) -> None:
+        del self._cancel_purge_timers["after start"]
+        self.async_purge()
+
+    def _schedule_nightly_purge(self) -> None:
+        """Purge every night at PURGE_TIME, site time."""
+        zone = self.hub.site.tz
+        now = datetime.now(zone)
+        day = now.date() if now.time() < PURGE_TIME else now.date() + timedelta(days=1)
+        due = datetime.combine(day, PURGE_TIME, tzinfo=zone)
+
+        def nightly() -> None:
+            self.async_purge()
+            self._schedule_nightly_purge()
+
+        self._cancel_purge_timers["nightly"] = self.hub.async_call_later(
+            due.timestamp() - time.time(), nightly
+        )
 
     def _compile_due(self) -> None:
         assert self._compiler is not None

@@ -13,8 +13,9 @@ import asyncio
 import logging
 import sqlite3
 import urllib.parse
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import aiosqlite
 
@@ -109,3 +110,17 @@ async def async_table_names(conn: aiosqlite.Connection, path: Path) -> set[str]:
     except sqlite3.Error as err:
         raise _describe(path, err) from err
     return {row[0] for row in rows}
+
+
+async def async_in_transaction(
+    conn: aiosqlite.Connection, work: Callable[[], Awaitable[Any]]
+) -> None:
+    """Run `work()` inside BEGIN ... COMMIT, rolling back when it raises."""
+    await conn.execute("BEGIN")
+    try:
+        await work()
+    except BaseException:
+        if conn.in_transaction:
+            await conn.execute("ROLLBACK")
+        raise
+    await conn.execute("COMMIT")

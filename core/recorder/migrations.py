@@ -17,7 +17,11 @@ from typing import Final
 
 import aiosqlite
 
-from plantpulse.core.recorder.database import RecorderDatabaseError, async_table_names
+from plantpulse.core.recorder.database import (
+    RecorderDatabaseError,
+    async_in_transaction,
+    async_table_names,
+)
 from plantpulse.core.recorder.schema import (
     SCHEMA_VERSION,
     STATISTICS_TABLES,
@@ -75,12 +79,12 @@ async def async_prepare_schema(
     Raises RecorderDatabaseError when a migration fails (the database keeps its version).
     """
     if version is None:
-        await _async_in_transaction(conn, lambda: _async_create(conn, dialect))
+        await async_in_transaction(conn, lambda: _async_create(conn, dialect))
         _LOGGER.info("Created the recorder database %s (schema %s)", path, SCHEMA_VERSION)
         return
     if version < SCHEMA_VERSION:
         try:
-            await _async_in_transaction(
+            await async_in_transaction(
                 conn, lambda: _async_migrate(conn, dialect, version, path)
             )
         except sqlite3.Error as err:
@@ -112,15 +116,3 @@ async def _async_record_version(conn: aiosqlite.Connection, version: int) -> Non
         "INSERT INTO schema_version (version, applied_us) VALUES (?, ?)",
         (version, round(time.time() * 1_000_000)),
     )
-
-
-async def _async_in_transaction(
-    conn: aiosqlite.Connection, work: Callable[[], Awaitable[None]]
-) -> None:
-    await conn.execute("BEGIN")
-    try:
-        await work()
-    except BaseException:
-        await conn.execute("ROLLBACK")
-        raise
-    await conn.execute("COMMIT")

@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from functools import partial
+from typing import TYPE_CHECKING, Final
 
 import aiosqlite
 
@@ -29,6 +30,7 @@ from plantpulse.core.recorder.const import (
     SHORT_TERM_SECONDS,
     SOURCE_RECORDER,
 )
+from plantpulse.core.recorder.database import async_in_transaction
 from plantpulse.core.recorder.history import async_fetch_chunked
 from plantpulse.core.recorder.statistics_math import (
     METER_CLASSES,
@@ -186,7 +188,7 @@ class StatisticsCompiler:
         stale = [start_s for start_s in marks
                  if start_s < oldest or start_s + SHORT_TERM_SECONDS > self.compiled_until_s]
         if stale:
-            await self._async_in_transaction(self._async_unmark, stale)
+            await async_in_transaction(self._conn, lambda: self._async_unmark(stale))
         todo: dict[int, set[int] | None] = dict.fromkeys(set(marks).difference(stale))
         hours: set[int] = set()
         while todo:
@@ -212,7 +214,7 @@ class StatisticsCompiler:
                 wanted = todo.get(following, set())
                 todo[following] = None if wanted is None else wanted | follow
             if shifts:
-                await self._async_in_transaction(self._async_shift, shifts)
+                await async_in_transaction(self._conn, partial(self._async_shift, shifts))
             yield
         for hour_s in sorted(hours):
             if hour_s + HOUR_SECONDS <= self.compiled_until_s:
@@ -279,7 +281,7 @@ class StatisticsCompiler:
                 await conn.execute("DELETE FROM statistics_recompile WHERE start_s = ?",
                                    (start_s,))
 
-        await self._async_in_transaction(write)
+        await async_in_transaction(conn, write)
         meter_ids = set(meters)
         return {
             statistic_id: _Outcome(values, old.get(statistic_id), had_readings,
@@ -328,7 +330,7 @@ class StatisticsCompiler:
             if hourly:
                 await self._conn.executemany(_UPSERT_SQL.format(table="statistics"), hourly)
 
-        await self._async_in_transaction(write)
+        await async_in_transaction(self._conn, write)
 
     async def _async_attribute_info(self, wanted: set[int]) -> dict[int, _AttributeInfo]:
         cache = self._attribute_info
@@ -346,19 +348,6 @@ class StatisticsCompiler:
                 None if last_reset is None else str(last_reset),
             )
         return {aid: cache[aid] for aid in wanted if aid in cache}
-
-    async def _async_in_transaction(
-        self, work: Callable[..., Awaitable[None]], *args: Any
-    ) -> None:
-        conn = self._conn
-        await conn.execute("BEGIN")
-        try:
-            await work(*args)
-        except BaseException:
-            if conn.in_transaction:
-                await conn.execute("ROLLBACK")
-            raise
-        await conn.execute("COMMIT")
 
 
 def compile_rows(

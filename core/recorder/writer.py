@@ -163,6 +163,23 @@ class RowWriter:
         found = self._meta.get(entity_id)
         return None if found is None or found == _FILTERED else found
 
+    def current_attributes_id(self, metadata_id: int) -> int | None:
+        """The attributes id the entity's next unchanged state will reuse without a lookup."""
+        known = self._last_attributes.get(metadata_id)
+        return None if known is None else known[1]
+
+    def forget_attributes(self, ids: Iterable[int]) -> None:
+        """Drop deleted attribute rows from memory (the purge deleted them)."""
+        gone = set(ids)
+        for key in [key for key, value in self._attribute_ids.items() if value in gone]:
+            del self._attribute_ids[key]
+
+    def forget_event_data(self, ids: Iterable[int]) -> None:
+        """Drop deleted event-data rows from memory (the purge deleted them)."""
+        gone = set(ids)
+        for key in [key for key, value in self._data_ids.items() if value in gone]:
+            del self._data_ids[key]
+
     async def async_load(self) -> None:
         """(Re)load ids and counters from the database; clears the blob caches."""
         conn = self._conn
