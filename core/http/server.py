@@ -62,6 +62,9 @@ class HubHTTP:
         self.trusted_proxies = [ip_network(item, strict=False)
                                 for item in config[CONF_TRUSTED_PROXIES]]
         self.use_x_forwarded_for: bool = config[CONF_USE_X_FORWARDED_FOR]
+        if self.use_x_forwarded_for and not self.trusted_proxies:
+            _LOGGER.warning("http: use_x_forwarded_for is on but trusted_proxies is empty, so "
+                            "X-Forwarded-For is ignored; list your reverse proxy's address")
         self.throttle = LoginThrottle(
             config[CONF_LOGIN_ATTEMPTS_THRESHOLD],
             config[CONF_LOGIN_ATTEMPTS_WINDOW] * 60,
