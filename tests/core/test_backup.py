@@ -1,0 +1,136 @@
+"""Backup and restore of a config dir with its recorder database, also while the hub runs."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import tarfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from plantpulse.core.backup import BackupError, create_backup, restore_backup
+from plantpulse.core.exceptions import HubRunningError
+from plantpulse.core.recorder import get_recorder
+from plantpulse.core.storage import ConfigDirLock
+from tests.conftest import HubFactory, write_config
+
+CONFIG = """
+    plantpulse:
+      name: 二号车间
+    recorder:
+      purge_keep_days: 30
+    """
+EXTRA = {
+    "secrets.yaml": "gateway_password: s3cret\n",
+    "custom_integrations/line_counter/manifest.yaml": "domain: line_counter\n",
+}
+
+
+def members(archive: Path) -> set[str]:
+    with tarfile.open(archive, "r:gz") as tar:
+        return set(tar.getnames())
+
+
+async def test_backup_while_running_and_restore(hub_factory: HubFactory, tmp_path: Path) -> None:
+    source = tmp_path / "plant"
+    hub = await hub_factory(CONFIG, extra_files=EXTRA, config_dir=source)
+    recorder = get_recorder(hub)
+    assert recorder is not None
+    start = datetime.now(UTC) - timedelta(minutes=5)
+    for value in range(200):
+        hub.states.async_set("sensor.press_power", str(value), {"unit_of_measurement": "kW"})
+    await recorder.async_flush()
+    assert (source / "plantpulse.db-wal").exists()
+    lock = ConfigDirLock(source)
+    lock.acquire()
+    try:
+        archive = await asyncio.to_thread(create_backup, source, tmp_path / "out" / "b.tar.gz")
+    finally:
+        lock.release()
+    for value in range(200, 300):
+        hub.states.async_set("sensor.press_power", str(value), {"unit_of_measurement": "kW"})
+    await recorder.async_flush()
+
+    names = members(archive)
+    assert {"configuration.yaml", "secrets.yaml", "plantpulse.db",
+            "custom_integrations/line_counter/manifest.yaml"} <= names
+    assert not names & {"plantpulse.db-wal", "plantpulse.db-shm", ".storage/.lock"}
+
+    target = tmp_path / "restored"
+    await asyncio.to_thread(restore_backup, archive, target, False)
+    assert (target / "secrets.yaml").read_text() == "gateway_password: s3cret\n"
+    restored = await hub_factory(CONFIG, config_dir=target)
+    restored_recorder = get_recorder(restored)
+    assert restored_recorder is not None
+    assert restored.site.name == "二号车间"
+    history = await restored_recorder.async_get_history(["sensor.press_power"], start)
+    assert [row["state"] for row in history["sensor.press_power"]] == [
+        str(value) for value in range(200)
+    ]
+
+
+async def test_backup_without_a_database_and_default_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = write_config(tmp_path / "plant", "plantpulse:\n  name: Test\n")
+    monkeypatch.chdir(tmp_path)
+    archive = create_backup(source)
+    assert archive.parent == tmp_path
+    assert re.fullmatch(r"plantpulse-backup-\d{8}T\d{6}Z\.tar\.gz", archive.name)
+    assert "configuration.yaml" in members(archive)
+    assert "plantpulse.db" not in members(archive)
+
+
+def test_restore_refuses_while_a_hub_holds_the_dir(tmp_path: Path) -> None:
+    source = write_config(tmp_path / "plant", "plantpulse:\n")
+    archive = create_backup(source, tmp_path / "b.tar.gz")
+    target = tmp_path / "running"
+    lock = ConfigDirLock(target)
+    lock.acquire()
+    try:
+        with pytest.raises(HubRunningError, match="stop it before restoring"):
+            restore_backup(archive, target, force=True)
+    finally:
+        lock.release()
+    assert not (target / "configuration.yaml").exists()
+
+
+def test_restore_refuses_a_dir_in_use_unless_forced(tmp_path: Path) -> None:
+    source = write_config(tmp_path / "plant", "plantpulse:\n  name: From backup\n")
+    archive = create_backup(source, tmp_path / "b.tar.gz")
+    target = write_config(tmp_path / "other", "plantpulse:\n  name: Other\n",
+                          {"notes.txt": "keep?"})
+    with pytest.raises(BackupError, match=r"not empty.*--force"):
+        restore_backup(archive, target, force=False)
+    assert "Other" in (target / "configuration.yaml").read_text()
+
+    restore_backup(archive, target, force=True)
+    assert "From backup" in (target / "configuration.yaml").read_text()
+    assert not (target / "notes.txt").exists()
+
+
+@pytest.mark.parametrize("name", ["../outside.yaml", "/etc/evil.yaml", "a/../../evil"])
+def test_restore_refuses_members_outside_the_dir(tmp_path: Path, name: str) -> None:
+    archive = tmp_path / "evil.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        data = b"plantpulse:\n"
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    target = tmp_path / "target"
+    with pytest.raises(BackupError, match="outside the config dir"):
+        restore_backup(archive, target, force=False)
+    assert not (tmp_path / "outside.yaml").exists()
+    assert [path.name for path in target.iterdir()] == [".storage"]
+
+
+def test_restore_refuses_what_is_not_a_backup(tmp_path: Path) -> None:
+    archive = tmp_path / "photos.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        info = tarfile.TarInfo("photo.jpg")
+        tar.addfile(info, io.BytesIO(b""))
+    with pytest.raises(BackupError, match="not a PlantPulse backup"):
+        restore_backup(archive, tmp_path / "target", force=False)
