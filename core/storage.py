@@ -83,6 +83,7 @@ class Store:
         migrate: Migrator | None = None,
     ) -> None:
         self._hub = hub
+        self._config_dir = hub.config_dir if hub is not None else None
         self.key = key
         self.version = version
         self.minor_version = minor_version
@@ -92,10 +93,24 @@ class Store:
         self._write_lock = asyncio.Lock()
         self._stop_hook: Callable[[], None] | None = None
 
+    @classmethod
+    def offline(
+        cls, config_dir: Path, key: str, version: int, minor_version: int = 1,
+        migrate: Migrator | None = None,
+    ) -> Store:
+        """A store for commands that run while no hub does (the CLI): blocking load/save only.
+
+        Take the ConfigDirLock around its writes so a hub cannot start meanwhile.
+        """
+        store = cls(None, key, version, minor_version, migrate)  # type: ignore[arg-type]
+        store._config_dir = config_dir
+        return store
+
     @property
     def path(self) -> Path:
-        """Where the document lives."""
-        return self._hub.path(STORAGE_DIR, self.key)
+        """Where the document lives: `<config>/.storage/<key>`."""
+        assert self._config_dir is not None
+        return self._config_dir / STORAGE_DIR / self.key
 
     async def async_load(self) -> Any | None:
         """Return the stored data (migrated to the current version), or None if absent."""

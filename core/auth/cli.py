@@ -10,7 +10,7 @@ import getpass
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO, cast
+from typing import TYPE_CHECKING, TextIO
 
 from plantpulse.core.auth.audit import CLI_USER, Actor, AuditLog, audit_entry
 from plantpulse.core.auth.const import AUDIT_LOG_FILE, STORAGE_KEY, STORAGE_VERSION, Role, TokenType
@@ -21,20 +21,7 @@ from plantpulse.core.exceptions import HubRunningError, StorageError
 from plantpulse.core.storage import ConfigDirLock, Store
 
 if TYPE_CHECKING:
-    from plantpulse.core.hub import Hub
-
-
-class _OfflineStore(Store):
-    """The auth Store of a stopped hub: the same file and format, used through blocking calls."""
-
-    def __init__(self, config_dir: Path) -> None:
-        super().__init__(cast("Hub", None), STORAGE_KEY, STORAGE_VERSION)
-        self._config_dir = config_dir
-
-    @property
-    def path(self) -> Path:
-        """`<config>/.storage/auth`."""
-        return self._config_dir / STORAGE_DIR / self.key
+    pass
 
 
 def _check_config_dir(config_dir: Path) -> None:
@@ -87,7 +74,7 @@ def user_add(
         password = _read_new_password(stdin)
         check_password(password)
         with ConfigDirLock(config_dir):
-            store = _OfflineStore(config_dir)
+            store = Store.offline(config_dir, STORAGE_KEY, STORAGE_VERSION)
             data = AuthData.from_stored(store.load())
             if not data.users and wanted_role is not Role.ADMIN:
                 raise AuthError(
@@ -129,7 +116,7 @@ def token_create(
     try:
         _check_config_dir(config_dir)
         with ConfigDirLock(config_dir):
-            store = _OfflineStore(config_dir)
+            store = Store.offline(config_dir, STORAGE_KEY, STORAGE_VERSION)
             data = AuthData.from_stored(store.load())
             owner = data.user_by_username(user)
             if owner is None:
