@@ -17,9 +17,9 @@ DEFAULT_KEEP_5MINUTE_DAYS: Final = 90
 # The writer commits at once, without waiting for commit_interval, when this many rows queue.
 EARLY_COMMIT_ROWS: Final = 5_000
 # Rows written in one transaction at most; a larger backlog is written in several.
-MAX_BATCH_ROWS: Final = 50_000
+MAX_BATCH_ROWS: Final = 10_000
 # States turned into rows between two yields to the event loop.
-CONVERT_CHUNK: Final = 2_000
+CONVERT_CHUNK: Final = 1_000
 # Rows kept queued while the database cannot be written; older ones are dropped beyond it.
 MAX_BACKLOG_ROWS: Final = 1_000_000
 # The WAL file is checkpointed and truncated when a commit leaves it larger than this.

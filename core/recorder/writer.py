@@ -114,10 +114,11 @@ def to_us(timestamp: float) -> int:
 
 @dataclass
 class _Pending:
-    """Rows waiting for the id of a blob that is not in memory."""
+    """Rows waiting for the id of a blob that is not in memory: states rows by their index
+    in the batch (tuples, patched once the id is known), events rows as lists."""
 
     text: str
-    rows: list[list[Any]] = field(default_factory=list)
+    rows: list[Any] = field(default_factory=list)
     attributes: Mapping[str, Any] | None = None
 
 
@@ -296,21 +297,12 @@ class RowWriter:
             else:
                 ts = measured
                 ts_us = round(ts * MICROSECONDS)
-            changed = state.last_changed_timestamp
-            context = state.context
-            if context.user_id is None and context.parent_id is None:
-                row = [metadata_id, ts_us, state.state, None,
-                       round(changed * MICROSECONDS) if changed < ts else None,
-                       None, None, None]
-            else:
-                row = [metadata_id, ts_us, state.state, None,
-                       round(changed * MICROSECONDS) if changed < ts else None,
-                       context.id, context.user_id, context.parent_id]
             attributes = state.attributes
             known = last_attributes.get(metadata_id)
             if known is not None and known[0] is attributes:
-                row[3] = known[1]
+                attributes_id = known[1]
             elif not attributes:
+                attributes_id = None
                 last_attributes[metadata_id] = (attributes, None)
             else:
                 if ATTR_STATE_CLASS in attributes:
@@ -321,12 +313,19 @@ class RowWriter:
                     waiting = pending.get((metadata_id, text))
                     if waiting is None:
                         waiting = pending[(metadata_id, text)] = _Pending(text)
-                    waiting.rows.append(row)
+                    waiting.rows.append(len(rows))
                     waiting.attributes = attributes
                 else:
-                    row[3] = attributes_id
                     last_attributes[metadata_id] = (attributes, attributes_id)
-            rows.append(row)
+            changed = state.last_changed_timestamp
+            changed_us = round(changed * MICROSECONDS) if changed < ts else None
+            context = state.context
+            if context.user_id is None and context.parent_id is None:
+                rows.append((metadata_id, ts_us, state.state, attributes_id, changed_us,
+                             None, None, None))
+            else:
+                rows.append((metadata_id, ts_us, state.state, attributes_id, changed_us,
+                             context.id, context.user_id, context.parent_id))
             if late_from_us <= ts_us < late_to_us and metadata_id in statistic_entities:
                 seconds = ts_us // MICROSECONDS
                 batch.late_periods.add(seconds - seconds % SHORT_TERM_SECONDS)
@@ -381,8 +380,9 @@ class RowWriter:
                 self._next_attributes_id += 1
                 batch.attributes.append((attributes_id, key[0], hashes[key], waiting.text))
             _remember(self._attribute_ids, key, attributes_id)
-            for row in waiting.rows:
-                row[3] = attributes_id
+            for index in waiting.rows:
+                row = batch.states[index]
+                batch.states[index] = (*row[:3], attributes_id, *row[4:])
             assert waiting.attributes is not None
             self._last_attributes[key[0]] = (waiting.attributes, attributes_id)
 
