@@ -1,12 +1,13 @@
 """The Recorder: listens to the bus, queues what happened, and runs the single writer task.
 
-Every event lands in an in-memory queue (a list append, nothing else, on the bus's hot
-path). One writer task drains the queue in batches, one transaction each: when the oldest
-queued item is `commit_interval` seconds old, at once when EARLY_COMMIT_ROWS are queued (so a
-burst drains in large, fast transactions instead of waiting), and when someone awaits
-`async_flush`. Turning states into rows runs on the loop in chunks with yields in between;
-SQLite itself runs in aiosqlite's thread, so the loop stays responsive during a burst.
-Queries use a second, read-only connection and never wait behind the writer.
+The bus listener turns each state into a row tuple right away (see writer.py) and queues
+other events as they are. One writer task drains the queue in batches, one transaction
+each: when the oldest queued item is `commit_interval` seconds old, at once when
+EARLY_COMMIT_ROWS are queued (so a burst drains in large, fast transactions instead of
+waiting), and when someone awaits `async_flush`. SQLite runs in aiosqlite's thread, so the
+loop stays responsive during a burst. Between batches the same task runs background jobs in
+small steps: compiling statistics, recompiling for late data, purging. Queries use a
+second, read-only connection and never wait behind the writer.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from plantpulse.core.recorder.migrations import async_prepare_schema, async_sche
 from plantpulse.core.recorder.purge import Purger
 from plantpulse.core.recorder.statistics_compile import StatisticsCompiler, floor_period
 from plantpulse.core.recorder.statistics_query import StatisticsReader
-from plantpulse.core.recorder.writer import RowWriter
+from plantpulse.core.recorder.writer import Batch, RowWriter
 from plantpulse.core.states import State
 
 if TYPE_CHECKING:
@@ -76,9 +77,11 @@ class _Job:
 
 @dataclass
 class _Waiter:
-    """An `async_flush` caller: waits for row number `mark`, then for jobs up to `job_mark`."""
+    """An `async_flush` caller: waits until the states and events queued before it are
+    committed, then for the jobs queued by then (up to `job_mark`)."""
 
-    mark: int
+    states_mark: int
+    events_mark: int
     future: asyncio.Future[None]
     job_mark: int | None = field(default=None)
 
@@ -100,11 +103,13 @@ class Recorder:
         self._compiler: StatisticsCompiler | None = None
         self._history: HistoryReader | None = None
         self._statistics: StatisticsReader | None = None
-        self._states: list[State] = []
+        self._early: list[Event] = []
         self._events: list[Event] = []
-        self._enqueued = 0
-        self._taken = 0
-        self._committed = 0
+        self._states_taken = 0
+        self._states_committed = 0
+        self._events_received = 0
+        self._events_taken = 0
+        self._events_committed = 0
         self._waiters: list[_Waiter] = []
         self._jobs: deque[_Job] = deque()
         self._job_seq = 0
@@ -131,12 +136,10 @@ class Recorder:
         """Open (create or migrate) the database and start recording.
 
         Listening starts first, so states set while the database opens are kept, together
-        with the states already in the state machine. Raises RecorderDatabaseError.
+        with the states already in the state machine (the first record of those entities).
+        Raises RecorderDatabaseError.
         """
-        self._remove_listener = self.hub.bus.async_listen(MATCH_ALL, self._async_on_event)
-        current = self.hub.states.all()
-        self._states.extend(current)
-        self._enqueued += len(current)
+        self._remove_listener = self.hub.bus.async_listen(MATCH_ALL, self._early.append)
         try:
             self._conn = await async_open_writer(self.db_path)
             version = await async_schema_version(self._conn, self.db_path)
@@ -153,6 +156,19 @@ class Recorder:
         except BaseException:
             await self._async_close()
             raise
+        self._remove_listener()
+        self._remove_listener = self.hub.bus.async_listen(MATCH_ALL, self._async_on_event)
+        early, self._early = self._early, []
+        before_early: dict[str, State | None] = {}
+        for event in early:
+            if event.event_type == EVENT_STATE_CHANGED:
+                before_early.setdefault(event.data["entity_id"], event.data["old_state"])
+        for state in self.hub.states.all():
+            earlier = before_early.get(state.entity_id, state)
+            if earlier is not None:
+                self._writer.add_state(earlier)
+        for event in early:
+            self._async_on_event(event)
         self._purger = Purger(self._conn, self.config, self._writer)
         self._history = HistoryReader(self.hub, self._reader)
         self._statistics = StatisticsReader(self.hub, self._reader)
@@ -206,20 +222,22 @@ class Recorder:
     # The queue ----------------------------------------------------------------------------
 
     def _async_on_event(self, event: Event) -> None:
+        writer = self._writer
+        assert writer is not None
         event_type = event.event_type
         if event_type == EVENT_STATE_CHANGED:
             state = event.data["new_state"]
             if state is None:
                 return
-            self._states.append(state)
+            writer.add_state(state)
         elif event_type == EVENT_STATE_BACKFILLED:
-            self._states.append(event.data["state"])
+            writer.add_state(event.data["state"])
         elif event_type in self._excluded_events:
             return
         else:
             self._events.append(event)
-        self._enqueued += 1
-        if self._enqueued - self._taken >= EARLY_COMMIT_ROWS:
+            self._events_received += 1
+        if self._queued() >= EARLY_COMMIT_ROWS:
             if not self._commit_due:
                 self._commit_due = True
                 self._wake.set()
@@ -227,6 +245,11 @@ class Recorder:
             self._cancel_commit_timer = self.hub.async_call_later(
                 self.config.commit_interval, self._async_commit_timer
             )
+
+    def _queued(self) -> int:
+        """States and events waiting to be written."""
+        assert self._writer is not None
+        return self._writer.queued_total - self._states_taken + len(self._events)
 
     def _async_commit_timer(self) -> None:
         self._cancel_commit_timer = None
@@ -246,10 +269,11 @@ class Recorder:
         """
         if self._task is None or self._task.done():
             return
-        if self._enqueued == self._committed and not self._jobs:
+        if not self._queued() and not self._jobs:
             return
+        assert self._writer is not None
         future = self.hub.loop.create_future()
-        self._waiters.append(_Waiter(self._enqueued, future))
+        self._waiters.append(_Waiter(self._writer.queued_total, self._events_received, future))
         self._commit_due = True
         self._wake.set()
         await future
@@ -261,7 +285,7 @@ class Recorder:
             await self._wake.wait()
             self._wake.clear()
             while True:
-                if self._commit_due or (self._jobs and self._enqueued > self._taken):
+                if self._commit_due or (self._jobs and self._queued()):
                     self._commit_due = False
                     self._cancel_timer()
                     await self._async_write_pending()
@@ -271,7 +295,7 @@ class Recorder:
                     break
                 self._release_waiters()
             self._release_waiters()
-            if self._stopping and self._enqueued == self._taken:
+            if self._stopping and not self._queued():
                 break
         for waiter in self._waiters:
             if not waiter.future.done():
@@ -340,47 +364,41 @@ class Recorder:
         self._schedule_compile()
 
     async def _async_write_pending(self) -> None:
-        assert self._writer is not None
-        states, events = self._take_batch()
-        if not states and not events:
-            return
-        assert self._compiler is not None
-        late = (self._compiler.late_after_us(), self._compiler.late_before_us)
+        writer, compiler = self._writer, self._compiler
+        assert writer is not None and compiler is not None
+        batch = writer.take(MAX_BATCH_ROWS)
+        events = self._events[:MAX_BATCH_ROWS]
+        del self._events[:MAX_BATCH_ROWS]
+        self._states_taken += batch.state_count
+        self._events_taken += len(events)
+        late = (compiler.late_after_us(), compiler.late_before_us)
         try:
-            batch = await self._writer.async_write(states, events, late)
+            await writer.async_write(batch, events, late)
         except (sqlite3.Error, OSError) as err:
-            await self._async_write_failed(err, states, events)
+            await self._async_write_failed(err, batch, events)
             return
         except Exception:
-            _LOGGER.exception("Cannot record %s states and %s events; they are dropped",
-                              len(states), len(events))
-        else:
-            if batch.late_periods:
-                self._queue_job(JOB_RECOMPILE, self._compiler.async_recompile)
-        self._committed = self._taken
+            _LOGGER.exception("Cannot record %s states and %s events; they and the rest of the "
+                              "queue are dropped", batch.state_count, len(events))
+            await writer.async_load()
+            self._states_taken = writer.queued_total
+            self._events_taken = self._events_received
+            self._events.clear()
+        if batch.late_periods:
+            self._queue_job(JOB_RECOMPILE, compiler.async_recompile)
+        self._states_committed = self._states_taken
+        self._events_committed = self._events_taken
         if self._failures:
             self._failures = 0
             self.hub.notifications.dismiss(FAILURE_NOTIFICATION_ID)
         await self._async_checkpoint_if_large()
-        if self._enqueued > self._taken and (
-            self._enqueued - self._taken >= EARLY_COMMIT_ROWS or self._waiters or self._stopping
-        ):
+        queued = self._queued()
+        if queued and (queued >= EARLY_COMMIT_ROWS or self._waiters or self._stopping):
             self._commit_due = True
 
-    def _take_batch(self) -> tuple[list[State], list[Event]]:
-        states, events = self._states, self._events
-        if len(states) + len(events) > MAX_BATCH_ROWS:
-            states, self._states = states[:MAX_BATCH_ROWS], states[MAX_BATCH_ROWS:]
-            room = MAX_BATCH_ROWS - len(states)
-            events, self._events = events[:room], events[room:]
-        else:
-            self._states, self._events = [], []
-        self._taken += len(states) + len(events)
-        return states, events
-
-    async def _async_write_failed(
-        self, err: Exception, states: list[State], events: list[Event]
-    ) -> None:
+    async def _async_write_failed(self, err: Exception, batch: Batch, events: list[Event]) -> None:
+        writer = self._writer
+        assert writer is not None
         self._failures += 1
         message = (
             f"The recorder cannot write to {self.db_path}: {err}. States are kept in memory "
@@ -391,22 +409,23 @@ class Recorder:
             _LOGGER.error("%s", message)
             self.hub.notifications.create(message, title="Recorder cannot write",
                                           notification_id=FAILURE_NOTIFICATION_ID)
-        self._taken -= len(states) + len(events)
         if self._stopping:
             _LOGGER.error("Stopping: %s queued states and events are lost",
-                          self._enqueued - self._taken)
-            self._states, self._events = [], []
-            self._taken = self._committed = self._enqueued
+                          self._queued() + batch.state_count + len(events))
+            self._states_taken = self._states_committed = writer.queued_total
+            self._events.clear()
+            self._events_taken = self._events_committed = self._events_received
             return
-        self._states[:0] = states
+        writer.put_back(batch)
         self._events[:0] = events
-        backlog = len(self._states) + len(self._events)
-        if backlog > MAX_BACKLOG_ROWS:
-            excess = backlog - MAX_BACKLOG_ROWS
-            _LOGGER.error("Recorder backlog is full: dropping the %s oldest states", excess)
-            del self._states[:excess]
-            self._taken += excess
-            self._committed += excess
+        self._states_taken -= batch.state_count
+        self._events_taken -= len(events)
+        excess = self._queued() - MAX_BACKLOG_ROWS
+        if excess > 0:
+            dropped = writer.drop_oldest(excess)
+            _LOGGER.error("Recorder backlog is full: dropped the %s oldest states", dropped)
+            self._states_taken += dropped
+            self._states_committed += dropped
         delay = RETRY_DELAYS[min(self._failures, len(RETRY_DELAYS)) - 1]
         await asyncio.sleep(delay)
         self._commit_due = True
@@ -417,7 +436,8 @@ class Recorder:
         still = []
         for waiter in self._waiters:
             if waiter.job_mark is None:
-                if waiter.mark > self._committed:
+                if (waiter.states_mark > self._states_committed
+                        or waiter.events_mark > self._events_committed):
                     still.append(waiter)
                     continue
                 waiter.job_mark = self._job_seq

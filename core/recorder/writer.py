@@ -1,12 +1,17 @@
-"""Turns states and events into rows and writes each batch in one transaction.
+"""Turns states into rows as they arrive, and writes batches of rows in one transaction each.
+
+A state becomes a row tuple in the bus listener (`add_state`), so the State object dies at
+once instead of waiting in a queue: a burst of 100,000 states then leaves no 100,000 objects
+for the garbage collector to scan (its full passes are what would stall the event loop).
+Events are few and are converted when written.
 
 The writer is the only connection that writes, so it hands out new ids itself (states_meta,
-state_attributes, event_types, event_data) from counters loaded at start, and remembers the
-rows it made: an entity's last attributes by identity (the state machine reuses the same
-attributes object while they do not change), attribute and event-data blobs by their JSON
-text. A blob not in memory is looked up in the database by its CRC-32 before a new row is
-made, so each distinct blob is stored once. After a failed transaction every cache is
-reloaded from the database.
+state_attributes, statistics_meta, event_types, event_data) from counters loaded at start,
+and queues the new rows with the states that use them. It remembers an entity's last
+attributes by identity (the state machine reuses the same attributes object while they do
+not change) and attribute and event-data blobs by their JSON text. A blob not in memory is
+looked up in the database by its CRC-32 when the batch is written, so each distinct blob is
+stored once. A batch that fails is put back whole and written again later.
 
 Rows are keyed by (entity, time in microseconds); see COLLISION_WINDOW_US for two updates of
 one entity within the same microsecond.
@@ -14,7 +19,6 @@ one entity within the same microsecond.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import zlib
 from collections.abc import Iterable, Mapping
@@ -33,7 +37,6 @@ from plantpulse.core.const import (
 )
 from plantpulse.core.events import Context, Event
 from plantpulse.core.recorder.const import (
-    CONVERT_CHUNK,
     IN_CHUNK,
     MICROSECONDS,
     SHORT_TERM_SECONDS,
@@ -107,15 +110,9 @@ def blob_hash(text: str) -> int:
     return zlib.crc32(text.encode())
 
 
-def to_us(timestamp: float) -> int:
-    """A POSIX timestamp in seconds as integer microseconds."""
-    return round(timestamp * MICROSECONDS)
-
-
 @dataclass
 class _Pending:
-    """Rows waiting for the id of a blob that is not in memory: states rows by their index
-    in the batch (tuples, patched once the id is known), events rows as lists."""
+    """Rows waiting for the id of a blob that is not in memory."""
 
     text: str
     rows: list[Any] = field(default_factory=list)
@@ -124,27 +121,38 @@ class _Pending:
 
 @dataclass
 class Batch:
-    """What one transaction writes, built by RowWriter.async_prepare."""
+    """What one transaction writes: taken from the queue by `RowWriter.take`.
+
+    `deferred` are states rows whose attributes blob was not in memory, with its key; they
+    join `states` once the blob's id is found or made.
+    """
 
     meta: list[tuple[int, str]] = field(default_factory=list)
     attributes: list[tuple[int, int, int, str]] = field(default_factory=list)
-    states: list[Any] = field(default_factory=list)
-    event_types: list[tuple[int, str]] = field(default_factory=list)
-    event_data: list[tuple[int, int, str]] = field(default_factory=list)
-    events: list[Any] = field(default_factory=list)
     statistics: list[tuple[int, str, str, str | None, str, str | None]] = field(
         default_factory=list
     )
+    states: list[tuple[Any, ...]] = field(default_factory=list)
+    deferred: list[tuple[tuple[Any, ...], tuple[int, str], Mapping[str, Any]]] = field(
+        default_factory=list
+    )
+    event_types: list[tuple[int, str]] = field(default_factory=list)
+    event_data: list[tuple[int, int, str]] = field(default_factory=list)
+    events: list[Any] = field(default_factory=list)
     late_periods: set[int] = field(default_factory=set)
+
+    @property
+    def state_count(self) -> int:
+        """States rows in the batch."""
+        return len(self.states) + len(self.deferred)
 
 
 class RowWriter:
-    """Owns the writer connection's caches and writes batches of states and events."""
+    """Owns the writer connection's ids and caches, the queue of rows, and writes batches."""
 
     def __init__(self, conn: aiosqlite.Connection, entity_filter: EntityFilter) -> None:
         self._conn = conn
         self._filter = entity_filter
-        self._loaded = False
         self._meta: dict[str, int] = {}
         self._next_meta_id = 1
         self._last_attributes: dict[int, tuple[Mapping[str, Any], int | None]] = {}
@@ -158,11 +166,8 @@ class RowWriter:
         self._statistics: dict[str, tuple[int, str, str | None, str | None]] = {}
         self._statistic_entities: set[int] = set()
         self._next_statistic_id = 1
-
-    def metadata_id(self, entity_id: str) -> int | None:
-        """The states_meta id of a recorded entity, if it has one yet."""
-        found = self._meta.get(entity_id)
-        return None if found is None or found == _FILTERED else found
+        self._queue = Batch()
+        self.queued_total = 0
 
     def current_attributes_id(self, metadata_id: int) -> int | None:
         """The attributes id the entity's next unchanged state will reuse without a lookup."""
@@ -182,7 +187,7 @@ class RowWriter:
             del self._data_ids[key]
 
     async def async_load(self) -> None:
-        """(Re)load ids and counters from the database; clears the blob caches."""
+        """Load ids and counters from the database; empties the queue and the blob caches."""
         conn = self._conn
         self._meta = {
             entity_id: metadata_id for metadata_id, entity_id
@@ -210,128 +215,75 @@ class RowWriter:
         self._last_attributes.clear()
         self._attribute_ids.clear()
         self._data_ids.clear()
-        self._loaded = True
+        self._queue = Batch()
 
     async def _async_next_id(self, table: str, column: str) -> int:
         rows = await self._conn.execute_fetchall(f"SELECT MAX({column}) FROM {table}")
         return (rows[0][0] or 0) + 1
 
-    async def async_write(
-        self, states: list[State], events: list[Event], late: tuple[int, int] = (0, 0)
-    ) -> Batch:
-        """Write `states` and `events` in one transaction; returns what was written.
+    # The queue (on the loop, in the bus listener) ---------------------------------------
 
-        A state of an entity with statistics whose time falls in `late` (microseconds, from
-        inclusive, to exclusive: the compiled periods still open to recompiling) marks its
-        5-minute period for recompiling, in the same transaction. Raises sqlite3.Error (the
-        transaction is rolled back and the caches reloaded).
-        """
-        if not self._loaded:
-            await self.async_load()
-        batch = await self._async_prepare(states, events, late)
-        conn = self._conn
-        await conn.execute("BEGIN")
-        try:
-            for sql, rows in (
-                (_INSERT_META, batch.meta),
-                (_INSERT_ATTRIBUTES, batch.attributes),
-                (_UPSERT_STATISTIC, batch.statistics),
-                (_INSERT_STATE, batch.states),
-                (_INSERT_EVENT_TYPE, batch.event_types),
-                (_INSERT_EVENT_DATA, batch.event_data),
-                (_INSERT_EVENT, batch.events),
-                (_MARK_LATE, [(start_s,) for start_s in sorted(batch.late_periods)]),
-            ):
-                if rows:
-                    await conn.executemany(sql, rows)
-            await conn.execute("COMMIT")
-        except BaseException:
-            self._loaded = False
-            if conn.in_transaction:
-                await conn.execute("ROLLBACK")
-            raise
-        return batch
+    def add_state(self, state: State) -> None:
+        """Queue a state as a row (unless its entity is filtered out)."""
+        metadata_id = self._meta.get(state.entity_id)
+        if metadata_id is None:
+            metadata_id = self._new_entity(state.entity_id)
+        if metadata_id == _FILTERED:
+            return
+        measured = state.measured_timestamp
+        if measured is None:
+            ts = state.last_updated_timestamp
+            ts_us = round(ts * MICROSECONDS)
+            previous_us = self._last_live_us.get(metadata_id, 0)
+            if 0 <= previous_us - ts_us < COLLISION_WINDOW_US:
+                ts_us = previous_us + 1
+            self._last_live_us[metadata_id] = ts_us
+        else:
+            ts = measured
+            ts_us = round(ts * MICROSECONDS)
+        changed = state.last_changed_timestamp
+        changed_us = round(changed * MICROSECONDS) if changed < ts else None
+        context = state.context
+        if context.user_id is None and context.parent_id is None:
+            contexts: tuple[str | None, ...] = (None, None, None)
+        else:
+            contexts = (context.id, context.user_id, context.parent_id)
+        attributes = state.attributes
+        known = self._last_attributes.get(metadata_id)
+        if known is not None and known[0] is attributes:
+            attributes_id = known[1]
+        elif not attributes:
+            attributes_id = None
+            self._last_attributes[metadata_id] = (attributes, None)
+        else:
+            if ATTR_STATE_CLASS in attributes:
+                self._register_statistic(state.entity_id, metadata_id, attributes)
+            text = dumps(attributes)
+            attributes_id = self._attribute_ids.get((metadata_id, text))
+            if attributes_id is None:
+                self.queued_total += 1
+                self._queue.deferred.append((
+                    (metadata_id, ts_us, state.state, None, changed_us, *contexts),
+                    (metadata_id, text), attributes,
+                ))
+                return
+            self._last_attributes[metadata_id] = (attributes, attributes_id)
+        self.queued_total += 1
+        self._queue.states.append(
+            (metadata_id, ts_us, state.state, attributes_id, changed_us, *contexts)
+        )
 
-    async def _async_prepare(
-        self, states: list[State], events: list[Event], late: tuple[int, int]
-    ) -> Batch:
-        batch = Batch()
-        attributes_pending: dict[tuple[int, str], _Pending] = {}
-        for offset in range(0, len(states), CONVERT_CHUNK):
-            self._state_rows(states[offset:offset + CONVERT_CHUNK], batch, attributes_pending,
-                             late)
-            await asyncio.sleep(0)
-        if attributes_pending:
-            await self._async_resolve_attributes(attributes_pending, batch)
-        if events:
-            data_pending: dict[str, _Pending] = {}
-            self._event_rows(events, batch, data_pending)
-            if data_pending:
-                await self._async_resolve_event_data(data_pending, batch)
-        return batch
-
-    def _state_rows(
-        self, states: Iterable[State], batch: Batch, pending: dict[tuple[int, str], _Pending],
-        late: tuple[int, int],
-    ) -> None:
-        meta = self._meta
-        last_attributes = self._last_attributes
-        last_live = self._last_live_us
-        rows = batch.states
-        late_from_us, late_to_us = late
-        statistic_entities = self._statistic_entities
-        for state in states:
-            metadata_id = meta.get(state.entity_id)
-            if metadata_id is None:
-                metadata_id = self._new_entity(state.entity_id, batch)
-            if metadata_id == _FILTERED:
-                continue
-            measured = state.measured_timestamp
-            if measured is None:
-                ts = state.last_updated_timestamp
-                ts_us = round(ts * MICROSECONDS)
-                previous_us = last_live.get(metadata_id, 0)
-                if 0 <= previous_us - ts_us < COLLISION_WINDOW_US:
-                    ts_us = previous_us + 1
-                last_live[metadata_id] = ts_us
-            else:
-                ts = measured
-                ts_us = round(ts * MICROSECONDS)
-            attributes = state.attributes
-            known = last_attributes.get(metadata_id)
-            if known is not None and known[0] is attributes:
-                attributes_id = known[1]
-            elif not attributes:
-                attributes_id = None
-                last_attributes[metadata_id] = (attributes, None)
-            else:
-                if ATTR_STATE_CLASS in attributes:
-                    self._register_statistic(state.entity_id, metadata_id, attributes, batch)
-                text = dumps(attributes)
-                attributes_id = self._attribute_ids.get((metadata_id, text))
-                if attributes_id is None:
-                    waiting = pending.get((metadata_id, text))
-                    if waiting is None:
-                        waiting = pending[(metadata_id, text)] = _Pending(text)
-                    waiting.rows.append(len(rows))
-                    waiting.attributes = attributes
-                else:
-                    last_attributes[metadata_id] = (attributes, attributes_id)
-            changed = state.last_changed_timestamp
-            changed_us = round(changed * MICROSECONDS) if changed < ts else None
-            context = state.context
-            if context.user_id is None and context.parent_id is None:
-                rows.append((metadata_id, ts_us, state.state, attributes_id, changed_us,
-                             None, None, None))
-            else:
-                rows.append((metadata_id, ts_us, state.state, attributes_id, changed_us,
-                             context.id, context.user_id, context.parent_id))
-            if late_from_us <= ts_us < late_to_us and metadata_id in statistic_entities:
-                seconds = ts_us // MICROSECONDS
-                batch.late_periods.add(seconds - seconds % SHORT_TERM_SECONDS)
+    def _new_entity(self, entity_id: str) -> int:
+        if not self._filter(entity_id):
+            self._meta[entity_id] = _FILTERED
+            return _FILTERED
+        metadata_id = self._meta[entity_id] = self._next_meta_id
+        self._next_meta_id += 1
+        self._queue.meta.append((metadata_id, entity_id))
+        return metadata_id
 
     def _register_statistic(
-        self, entity_id: str, metadata_id: int, attributes: Mapping[str, Any], batch: Batch
+        self, entity_id: str, metadata_id: int, attributes: Mapping[str, Any]
     ) -> None:
         state_class = attributes[ATTR_STATE_CLASS]
         if state_class not in STATISTIC_STATE_CLASSES:
@@ -350,21 +302,99 @@ class RowWriter:
             statistic_id = known[0]
         self._statistics[entity_id] = (statistic_id, *described)
         self._statistic_entities.add(metadata_id)
-        batch.statistics.append((statistic_id, entity_id, SOURCE_RECORDER, described[1],
-                                 described[0], described[2]))
+        self._queue.statistics.append((statistic_id, entity_id, SOURCE_RECORDER, described[1],
+                                       described[0], described[2]))
 
-    def _new_entity(self, entity_id: str, batch: Batch) -> int:
-        if not self._filter(entity_id):
-            self._meta[entity_id] = _FILTERED
-            return _FILTERED
-        metadata_id = self._meta[entity_id] = self._next_meta_id
-        self._next_meta_id += 1
-        batch.meta.append((metadata_id, entity_id))
-        return metadata_id
+    def take(self, limit: int) -> Batch:
+        """Take up to `limit` queued states rows, oldest first, with every new row they may
+        refer to. Rows waiting for an attributes lookup go with the last of the states."""
+        queue = self._queue
+        self._queue = Batch()
+        if len(queue.states) > limit:
+            self._queue.states = queue.states[limit:]
+            self._queue.deferred = queue.deferred
+            queue.states = queue.states[:limit]
+            queue.deferred = []
+        return queue
 
-    async def _async_resolve_attributes(
-        self, pending: dict[tuple[int, str], _Pending], batch: Batch
+    def put_back(self, batch: Batch) -> None:
+        """Return a batch that could not be written to the front of the queue."""
+        queue = self._queue
+        queue.meta[:0] = batch.meta
+        queue.attributes[:0] = batch.attributes
+        queue.statistics[:0] = batch.statistics
+        queue.states[:0] = batch.states
+        queue.deferred[:0] = batch.deferred
+        queue.event_types[:0] = batch.event_types
+        queue.event_data[:0] = batch.event_data
+
+    def drop_oldest(self, count: int) -> int:
+        """Drop up to `count` of the oldest queued states rows (a backlog that cannot be
+        written); returns how many were dropped."""
+        dropped = min(count, len(self._queue.states))
+        del self._queue.states[:dropped]
+        return dropped
+
+    # Writing (in the writer task) -------------------------------------------------------
+
+    async def async_write(
+        self, batch: Batch, events: list[Event], late: tuple[int, int] = (0, 0)
     ) -> None:
+        """Write `batch` and `events` in one transaction.
+
+        A states row of an entity with statistics whose time falls in `late` (microseconds,
+        from inclusive, to exclusive: the compiled periods still open to recompiling) marks
+        its 5-minute period for recompiling, in the same transaction. Raises sqlite3.Error:
+        the transaction is rolled back and the batch can be put back.
+        """
+        if batch.deferred:
+            await self._async_resolve_attributes(batch)
+        if events:
+            data_pending: dict[str, _Pending] = {}
+            self._event_rows(events, batch, data_pending)
+            if data_pending:
+                await self._async_resolve_event_data(data_pending, batch)
+        self._mark_late(batch, late)
+        conn = self._conn
+        await conn.execute("BEGIN")
+        try:
+            for sql, rows in (
+                (_INSERT_META, batch.meta),
+                (_INSERT_ATTRIBUTES, batch.attributes),
+                (_UPSERT_STATISTIC, batch.statistics),
+                (_INSERT_STATE, batch.states),
+                (_INSERT_EVENT_TYPE, batch.event_types),
+                (_INSERT_EVENT_DATA, batch.event_data),
+                (_INSERT_EVENT, batch.events),
+                (_MARK_LATE, [(start_s,) for start_s in sorted(batch.late_periods)]),
+            ):
+                if rows:
+                    await conn.executemany(sql, rows)
+            await conn.execute("COMMIT")
+        except BaseException:
+            batch.events.clear()
+            batch.late_periods.clear()
+            if conn.in_transaction:
+                await conn.execute("ROLLBACK")
+            raise
+
+    def _mark_late(self, batch: Batch, late: tuple[int, int]) -> None:
+        late_from_us, late_to_us = late
+        entities = self._statistic_entities
+        for row in batch.states:
+            ts_us = row[1]
+            if late_from_us <= ts_us < late_to_us and row[0] in entities:
+                seconds = ts_us // MICROSECONDS
+                batch.late_periods.add(seconds - seconds % SHORT_TERM_SECONDS)
+
+    async def _async_resolve_attributes(self, batch: Batch) -> None:
+        pending: dict[tuple[int, str], _Pending] = {}
+        for row, key, attributes in batch.deferred:
+            waiting = pending.get(key)
+            if waiting is None:
+                waiting = pending[key] = _Pending(key[1], attributes=attributes)
+            waiting.rows.append(row)
+        batch.deferred = []
         hashes = {key: blob_hash(waiting.text) for key, waiting in pending.items()}
         found = {
             (metadata_id, text): attributes_id
@@ -374,15 +404,13 @@ class RowWriter:
             )
         }
         for key, waiting in pending.items():
-            attributes_id = found.get(key)
+            attributes_id = found.get(key) or self._attribute_ids.get(key)
             if attributes_id is None:
                 attributes_id = self._next_attributes_id
                 self._next_attributes_id += 1
                 batch.attributes.append((attributes_id, key[0], hashes[key], waiting.text))
             _remember(self._attribute_ids, key, attributes_id)
-            for index in waiting.rows:
-                row = batch.states[index]
-                batch.states[index] = (*row[:3], attributes_id, *row[4:])
+            batch.states.extend((*row[:3], attributes_id, *row[4:]) for row in waiting.rows)
             assert waiting.attributes is not None
             self._last_attributes[key[0]] = (waiting.attributes, attributes_id)
 
