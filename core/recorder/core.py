@@ -13,6 +13,7 @@ second, read-only connection and never wait behind the writer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sqlite3
@@ -122,6 +123,7 @@ class Recorder:
         self._cancel_commit_timer: Callable[[], None] | None = None
         self._failures = 0
         self._stopping = False
+        self._stop_requested = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._remove_listener: Callable[[], None] | None = None
 
@@ -191,6 +193,7 @@ class Recorder:
         if self._stopping:
             return
         self._stopping = True
+        self._stop_requested.set()
         if self._remove_listener is not None:
             self._remove_listener()
             self._remove_listener = None
@@ -427,7 +430,8 @@ class Recorder:
             self._states_taken += dropped
             self._states_committed += dropped
         delay = RETRY_DELAYS[min(self._failures, len(RETRY_DELAYS)) - 1]
-        await asyncio.sleep(delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop_requested.wait(), delay)
         self._commit_due = True
 
     def _release_waiters(self) -> None:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from tests.core.recorder.conftest import POWER_ATTRIBUTES, RecorderHub, query
 
@@ -104,3 +108,44 @@ async def test_loop_stays_responsive_during_a_burst(recorder_hub: RecorderHub) -
 
     assert query(rec.db_path, "SELECT COUNT(*) FROM states") == [(100_000,)]
     assert worst_lag < 0.1, f"the event loop stalled for {worst_lag * 1000:.0f} ms"
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 1 MB tmpfs (needs root with mount rights, as CI runs); skipped loudly otherwise."""
+    folder = tmp_path / "small_disk"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)],
+                             capture_output=True, text=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip(f"SKIPPED LOUDLY: cannot mount a small tmpfs to fill ({mounted.stderr})")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+async def test_full_disk_keeps_what_is_stored_and_catches_up(
+    small_disk: Path, recorder_hub: RecorderHub
+) -> None:
+    filler = small_disk / "filler.bin"
+    filler.write_bytes(b"\0" * 600_000)
+    hub, rec = await recorder_hub(f"db_url: sqlite:///{small_disk}/plantpulse.db")
+    hub.states.async_set("sensor.kept", "before the disk filled")
+    await rec.async_flush()
+
+    for index in range(150):
+        hub.states.async_set("camera.dock", "recording", {"frame": f"{index:04}" + "x" * 2000})
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(rec.async_flush()), 2)
+    failure = [item for item in hub.notifications.all() if item.title == "Recorder cannot write"]
+    assert failure and "disk" in failure[0].message.lower()
+    assert query(rec.db_path, "PRAGMA integrity_check") == [("ok",)]
+    assert query(rec.db_path, "SELECT state FROM states") == [("before the disk filled",)]
+
+    filler.unlink()
+    await asyncio.wait_for(rec.async_flush(), 30)
+    assert query(rec.db_path, "SELECT COUNT(*) FROM states") == [(151,)]
+    assert not [item for item in hub.notifications.all()
+                if item.title == "Recorder cannot write"]
+    await hub.async_stop()
