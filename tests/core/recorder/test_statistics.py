@@ -136,12 +136,15 @@ async def test_late_reset_shifts_the_later_sums(recorder_hub: RecorderHub) -> No
     assert [row["sum"] for row in hours["sensor.press_energy"]] == [120.0, 120.0]
 
 
-async def test_daily_roll_up_uses_the_local_day(recorder_hub: RecorderHub) -> None:
-    hub, rec = await recorder_hub(time_zone="Asia/Shanghai")
-    midnight = datetime.now(UTC) - timedelta(hours=3)
-    midnight = midnight.replace(minute=0, second=0, microsecond=0)
-    midnight -= timedelta(hours=(midnight.hour - 16) % 24)
-    assert midnight.astimezone(hub.site.tz).hour == 0
+@pytest.mark.parametrize(("zone", "offset"), [("Asia/Shanghai", "+08:00"),
+                                              ("Asia/Kolkata", "+05:30")])
+async def test_daily_roll_up_uses_the_local_day(
+    recorder_hub: RecorderHub, zone: str, offset: str
+) -> None:
+    hub, rec = await recorder_hub(time_zone=zone)
+    local = (datetime.now(UTC) - timedelta(hours=3)).astimezone(hub.site.tz)
+    local = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    midnight = local.astimezone(UTC)
     for step in range(9):
         hub.states.async_set("sensor.boiler_gas", str(step), ENERGY,
                              measured_at=midnight + timedelta(minutes=30 * (step - 4)))
@@ -151,14 +154,13 @@ async def test_daily_roll_up_uses_the_local_day(recorder_hub: RecorderHub) -> No
         ["sensor.boiler_gas"], "day", midnight - timedelta(hours=12),
         midnight + timedelta(hours=3), types={"sum", "change"},
     )
-    local = midnight.astimezone(hub.site.tz)
     assert days == {"sensor.boiler_gas": [
         {"start": (local - timedelta(days=1)).isoformat(), "end": local.isoformat(),
          "sum": 3.0, "change": 3.0},
         {"start": local.isoformat(), "end": (local + timedelta(days=1)).isoformat(),
          "sum": 8.0, "change": 5.0},
     ]}
-    assert days["sensor.boiler_gas"][1]["start"].endswith("T00:00:00+08:00")
+    assert days["sensor.boiler_gas"][1]["start"].endswith(f"T00:00:00{offset}")
     months = await rec.async_get_statistics(["sensor.boiler_gas"], "month",
                                             midnight - timedelta(days=1), midnight,
                                             types={"change"})
