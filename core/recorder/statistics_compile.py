@@ -143,7 +143,8 @@ class StatisticsCompiler:
         """Find where compiling carries on; True when periods are waiting to be recompiled.
 
         That is after the last period compiled, or from the oldest state when none was, but
-        never further back than raw states are kept (the late-data window).
+        never further back than raw states are kept (the late-data window). A new, empty
+        database starts at the current period, and records that as its first run.
         """
         runs = await self._conn.execute_fetchall("SELECT MAX(start_s) FROM statistics_runs")
         oldest = await self._conn.execute_fetchall(
@@ -159,6 +160,11 @@ class StatisticsCompiler:
             carry_on = (first_period if last_run is None
                         else max(last_run + SHORT_TERM_SECONDS, first_period))
         self.compiled_until_s = max(carry_on, floor_period(self.late_after_us() / MICROSECONDS))
+        if last_run is None and first_us is None:
+            await async_in_transaction(self._conn, lambda: self._conn.execute(
+                "INSERT INTO statistics_runs (start_s) VALUES (?)",
+                (self.compiled_until_s - SHORT_TERM_SECONDS,),
+            ))
         marks = await self._conn.execute_fetchall("SELECT COUNT(*) FROM statistics_recompile")
         return bool(marks[0][0])
 
