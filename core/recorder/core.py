@@ -288,14 +288,18 @@ class Recorder:
             await self._wake.wait()
             self._wake.clear()
             while True:
-                if self._commit_due or (self._jobs and self._queued()):
-                    self._commit_due = False
-                    self._cancel_timer()
-                    await self._async_write_pending()
-                elif self._jobs and not self._stopping:
-                    await self._async_job_step()
-                else:
-                    break
+                try:
+                    if self._commit_due or (self._jobs and self._queued()):
+                        self._commit_due = False
+                        self._cancel_timer()
+                        await self._async_write_pending()
+                    elif self._jobs and not self._stopping:
+                        await self._async_job_step()
+                    else:
+                        break
+                except Exception:
+                    _LOGGER.exception("Recorder writer error; it carries on with what follows")
+                    self._drop_queue()
                 self._release_waiters()
             self._release_waiters()
             if self._stopping and not self._queued():
@@ -364,6 +368,7 @@ class Recorder:
     def _compile_due(self) -> None:
         assert self._compiler is not None
         self._queue_job(JOB_COMPILE, self._compiler.async_compile_closed)
+        self._queue_job(JOB_RECOMPILE, self._compiler.async_recompile)
         self._schedule_compile()
 
     async def _async_write_pending(self) -> None:
@@ -383,10 +388,8 @@ class Recorder:
         except Exception:
             _LOGGER.exception("Cannot record %s states and %s events; they and the rest of the "
                               "queue are dropped", batch.state_count, len(events))
+            self._drop_queue()
             await writer.async_load()
-            self._states_taken = writer.queued_total
-            self._events_taken = self._events_received
-            self._events.clear()
         if batch.late_periods:
             self._queue_job(JOB_RECOMPILE, compiler.async_recompile)
         self._states_committed = self._states_taken
@@ -415,9 +418,7 @@ class Recorder:
         if self._stopping:
             _LOGGER.error("Stopping: %s queued states and events are lost",
                           self._queued() + batch.state_count + len(events))
-            self._states_taken = self._states_committed = writer.queued_total
-            self._events.clear()
-            self._events_taken = self._events_committed = self._events_received
+            self._drop_queue()
             return
         writer.put_back(batch)
         self._events[:0] = events
@@ -433,6 +434,14 @@ class Recorder:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop_requested.wait(), delay)
         self._commit_due = True
+
+    def _drop_queue(self) -> None:
+        """Give up on everything queued (counted as done, so flush callers return)."""
+        assert self._writer is not None
+        self._writer.take(self._writer.queued_total)
+        self._states_taken = self._states_committed = self._writer.queued_total
+        self._events.clear()
+        self._events_taken = self._events_committed = self._events_received
 
     def _release_waiters(self) -> None:
         if not self._waiters:

@@ -10,11 +10,15 @@ from functools import cached_property
 
 @dataclass(frozen=True)
 class EntityFilter:
-    """Decides whether an entity's states are recorded; the answer is cached per entity id.
+    """Decides whether an entity's states are recorded, by Home Assistant's rules.
 
-    Precedence, most specific first: an entity listed under `include` is recorded; one listed
-    under `exclude` is not; an entity matching an exclude glob or domain is not; when any
-    include domain or glob is given, only entities matching one are recorded; the rest are.
+    With only includes, an entity must match one; with only excludes, it must match none.
+    With both: when include has domains or globs, an entity listed under include is kept,
+    one listed under exclude is dropped, then one matching an include glob is kept, and one
+    of an included domain is kept unless an exclude glob matches; the rest is dropped. When
+    include lists only entities but exclude has domains or globs, listed includes are kept
+    and everything not excluded is kept. With entity lists only, only the included
+    entities are kept. The answer is cached per entity id.
     """
 
     include_domains: frozenset[str] = frozenset()
@@ -47,16 +51,27 @@ class EntityFilter:
         return decided
 
     def _decide(self, entity_id: str) -> bool:
-        if entity_id in self.include_entities:
-            return True
-        if entity_id in self.exclude_entities:
-            return False
         domain = entity_id.partition(".")[0]
-        if domain in self.exclude_domains or _matches(self._exclude_glob, entity_id):
-            return False
+        included_by_name = entity_id in self.include_entities
+        has_include = bool(self.include_domains or self.include_entities or self.include_globs)
+        has_exclude = bool(self.exclude_domains or self.exclude_entities or self.exclude_globs)
+        include_match = (included_by_name or domain in self.include_domains
+                         or _matches(self._include_glob, entity_id))
+        exclude_match = (entity_id in self.exclude_entities or domain in self.exclude_domains
+                         or _matches(self._exclude_glob, entity_id))
+        if not has_exclude:
+            return include_match or not has_include
+        if not has_include:
+            return not exclude_match
         if self.include_domains or self.include_globs:
-            return domain in self.include_domains or _matches(self._include_glob, entity_id)
-        return not self.include_entities
+            return included_by_name or (entity_id not in self.exclude_entities and (
+                _matches(self._include_glob, entity_id)
+                or (domain in self.include_domains
+                    and not _matches(self._exclude_glob, entity_id))
+            ))
+        if self.exclude_domains or self.exclude_globs:
+            return included_by_name or not exclude_match
+        return included_by_name
 
 
 def _glob_pattern(globs: tuple[str, ...]) -> re.Pattern[str] | None:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from plantpulse.core.events import Context
 from plantpulse.core.hub import Hub
 from plantpulse.core.recorder import CONFIG_SCHEMA, async_setup, get_recorder
+from plantpulse.core.recorder.filters import EntityFilter
 from tests.conftest import HubFactory
 from tests.core.recorder.conftest import POWER_ATTRIBUTES, RecorderHub, query
 
@@ -170,3 +171,33 @@ async def test_stop_flushes_the_queue(recorder_hub: RecorderHub) -> None:
         hub.states.async_set("sensor.a", str(value))
     await hub.async_stop()
     assert query(rec.db_path, "SELECT COUNT(*) FROM states") == [(1000,)]
+
+
+def test_filter_follows_home_assistant_rules() -> None:
+    only_include = EntityFilter(include_domains=frozenset({"sensor"}))
+    assert only_include("sensor.a") and not only_include("switch.a")
+
+    only_exclude = EntityFilter(exclude_globs=("sensor.debug_*",))
+    assert only_exclude("sensor.a") and not only_exclude("sensor.debug_1")
+
+    both = EntityFilter(include_globs=("sensor.line_*",),
+                        include_domains=frozenset({"switch"}),
+                        include_entities=frozenset({"sensor.main"}),
+                        exclude_domains=frozenset({"sensor"}),
+                        exclude_globs=("switch.test_*",),
+                        exclude_entities=frozenset({"sensor.line_9"}))
+    assert both("sensor.main")
+    assert both("sensor.line_1"), "an include glob wins over an excluded domain"
+    assert not both("sensor.line_9")
+    assert both("switch.pump")
+    assert not both("switch.test_1")
+    assert not both("sensor.other") and not both("light.hall")
+
+    exclude_domain = EntityFilter(include_entities=frozenset({"sensor.main"}),
+                                  exclude_domains=frozenset({"sensor"}))
+    assert exclude_domain("sensor.main") and exclude_domain("light.hall")
+    assert not exclude_domain("sensor.other")
+
+    lists_only = EntityFilter(include_entities=frozenset({"sensor.a"}),
+                              exclude_entities=frozenset({"sensor.b"}))
+    assert lists_only("sensor.a") and not lists_only("sensor.c")
