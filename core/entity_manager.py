@@ -7,7 +7,10 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+import voluptuous as vol
+
 from plantpulse.core.entity import Entity, service_schema
+from plantpulse.core.exceptions import ServiceValidationError
 from plantpulse.core.services import ServiceCall
 
 if TYPE_CHECKING:
@@ -169,5 +172,10 @@ class EntityManager:
                 _LOGGER.warning("%s.%s skipped %s: unavailable", call.domain, call.service,
                                 entity.entity_id)
                 continue
-            await getattr(entity, method)(**arguments)
+            try:
+                await getattr(entity, method)(**arguments)
+            except vol.Invalid as err:
+                raise ServiceValidationError(
+                    f"{call.domain}.{call.service} on {entity.entity_id}: {err.msg}"
+                ) from err
             entity.async_write_state()

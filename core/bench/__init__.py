@@ -57,7 +57,8 @@ def benchmark(name: str, unit: str) -> Callable[[RunOnce], RunOnce]:
     """Register `run_once(options) -> float | Figure` as benchmark `name`."""
 
     def register(func: RunOnce) -> RunOnce:
-        BENCHMARKS[name] = Benchmark(name, unit, (func.__doc__ or "").strip(), func)
+        summary = (func.__doc__ or "").strip().splitlines()[0] if func.__doc__ else ""
+        BENCHMARKS[name] = Benchmark(name, unit, summary, func)
         return func
 
     return register
