@@ -72,7 +72,7 @@ async def test_number_bounds_and_button(hub: Hub) -> None:
     assert (state.state, state.attributes["unit_of_measurement"]) == ("42.0", "kW")
     with pytest.raises(ServiceValidationError):
         await hub.services.async_call("number", "set_value", {"entity_id": "number.load_limit"})
-    with pytest.raises(ServiceValidationError, match=r"outside 0\.0\.\.100"):
+    with pytest.raises(ServiceValidationError, match=r"500\.0 is outside 0\.\.100"):
         await hub.services.async_call("number", "set_value",
                                       {"entity_id": "number.load_limit", "value": 500})
     assert hub.states.get("button.reset_counter").state == "unknown"
