@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 import textwrap
 import threading
@@ -27,6 +28,13 @@ def write_config(config_dir: Path, text: str, files: dict[str, str] | None = Non
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(content), encoding="utf-8")
     return config_dir
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now, for a hub's `server_port`."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -38,14 +37,9 @@ EXPECTED_CONSOLE_ERRORS: Final = re.compile(
     r"|WebSocket connection to .* failed"
 )
 
+
 PASSWORD: Final = "correct horse 42"
 
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now, for a hub's `server_port`."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def hub_yaml(port: int, *, language: str = "zh-CN", demo: bool = True) -> str:

@@ -13,8 +13,8 @@ from playwright.async_api import Page, expect
 
 from plantpulse.core.auth.const import Role
 from plantpulse.core.hub import Hub
-from tests.conftest import HubFactory
-from tests.frontend.conftest import PASSWORD, add_user, free_port, hub_yaml
+from tests.conftest import HubFactory, free_port
+from tests.frontend.conftest import PASSWORD, add_user, hub_yaml
 
 SHARED_SCREENSHOT: Final = Path("/tmp/plantpulse-first-page.png")
 PHONE_WIDTH: Final = 390

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Final
@@ -13,16 +12,10 @@ import pytest
 from plantpulse.core.auth.audit import Actor
 from plantpulse.core.auth.const import Role
 from plantpulse.core.hub import Hub
-from tests.conftest import HubFactory
+from tests.conftest import HubFactory, free_port
 
 PASSWORD: Final = "correct horse 42"
 
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def http_yaml(port: int, extra: str = "", http_extra: str = "") -> str:

@@ -14,8 +14,8 @@ from plantpulse.core.auth.cli import user_add
 from plantpulse.core.auth.const import Role
 from plantpulse.core.auth.models import sign_access_token
 from plantpulse.core.http import CONFIG_SCHEMA
-from tests.conftest import HubFactory, write_config
-from tests.core.http.conftest import PASSWORD, Api, free_port, http_yaml
+from tests.conftest import HubFactory, free_port, write_config
+from tests.core.http.conftest import PASSWORD, Api, http_yaml
 
 FAST_BAN = "  login_attempts_threshold: 3\n  ip_ban_minutes: 0.02\n"
 
