@@ -16,7 +16,9 @@ _keys = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_一号泵功率", min_size=
 _scalars = st.one_of(
     st.none(), st.booleans(), st.integers(-10**9, 10**9),
     st.floats(allow_nan=False, allow_infinity=False, width=32),
-    st.text(max_size=12),
+    # YAML folds line-break characters (NEL, LS, PS) inside plain strings: PyYAML itself does
+    # not round-trip them, so they are left out of this comparison.
+    st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), max_size=12),
 )
 _documents = st.recursive(
     _scalars,
