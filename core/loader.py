@@ -29,6 +29,7 @@ from plantpulse.core.config.errors import ConfigIssue, humanize_invalid
 from plantpulse.core.config.load import RawConfig, validate_block
 from plantpulse.core.config.yaml_loader import YamlLoad, locate
 from plantpulse.core.const import CORE_DOMAIN, CUSTOM_INTEGRATIONS_DIR, EVENT_COMPONENT_LOADED
+from plantpulse.core.exceptions import PlantPulseError
 
 if TYPE_CHECKING:
     from plantpulse.core.hub import Hub
@@ -331,6 +332,8 @@ async def _async_setup_one(hub: Hub, plan: SetupPlan, domain: str) -> str | None
         ok = await asyncio.wait_for(module.async_setup(hub, plan.configs[domain]), SETUP_TIMEOUT)
     except TimeoutError:
         return f"setup took longer than {SETUP_TIMEOUT:.0f} s"
+    except PlantPulseError as err:
+        return str(err)
     except Exception as err:
         _LOGGER.exception("Error setting up %s", domain)
         return f"{type(err).__name__}: {err}"
