@@ -41,7 +41,8 @@ def resolve_file(root: Path, relative: str) -> Path | None:
 @routes.get("/{path:.*}")
 @access(Open.STATIC)
 async def serve_frontend(request: web.Request) -> web.StreamResponse:
-    """A frontend file; HTML is sent with `Cache-Control: no-cache` so updates show at once."""
+    """A frontend file, sent with `Cache-Control: no-cache`: browsers revalidate (a cheap 304
+    by Last-Modified) so a hub upgrade never leaves old scripts running beside new pages."""
     relative = request.match_info["path"]
     if is_api_path(f"/{relative}"):
         raise web.HTTPNotFound()
@@ -50,6 +51,5 @@ async def serve_frontend(request: web.Request) -> web.StreamResponse:
         return web.Response(status=HTTPStatus.NOT_FOUND,
                             text=_MISSING.format(folder=FRONTEND_DIR))
     response = web.FileResponse(target)
-    if target.suffix == ".html":
-        response.headers[hdrs.CACHE_CONTROL] = "no-cache"
+    response.headers[hdrs.CACHE_CONTROL] = "no-cache"
     return response

@@ -245,14 +245,19 @@ async def test_openapi_document_describes_every_route(api: Api) -> None:
     assert "/api/webhook/{webhook_id}" in document["paths"]
 
 
-async def test_frontend_files_need_no_token_and_html_is_not_cached(api: Api) -> None:
+async def test_frontend_files_need_no_token_and_are_revalidated(api: Api) -> None:
     async with api.session.get(api.url("/")) as response:
         assert response.status == 200
         assert response.headers["Cache-Control"] == "no-cache"
         assert response.headers["Referrer-Policy"] == "no-referrer"
         assert "<html" in (await response.text()).lower()
     async with api.session.get(api.url("/app.js")) as response:
-        assert response.status == 200 and "Cache-Control" not in response.headers
+        assert response.status == 200
+        assert response.headers["Cache-Control"] == "no-cache"
+        modified = response.headers["Last-Modified"]
+    async with api.session.get(api.url("/app.js"),
+                               headers={"If-Modified-Since": modified}) as response:
+        assert response.status == 304
     async with api.session.get(api.url("/nothing-here.css")) as response:
         assert response.status == 404
     async with api.session.get(api.url("/%2e%2e/pyproject.toml")) as response:
