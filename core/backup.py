@@ -72,6 +72,9 @@ def create_backup(config_dir: Path, output: Path | None = None) -> Path:
                     if database.is_relative_to(config_dir)
                     else f"{EXTERNAL_DB_DIR}/{database.name}"
                 )
+            # The archive holds users' token keys and secrets.yaml: readable by its owner only.
+            partial.touch(mode=0o600)
+            partial.chmod(0o600)
             with tarfile.open(partial, "w:gz") as archive:
                 for path in _walk(config_dir, skipped):
                     archive.add(path, arcname=path.relative_to(config_dir).as_posix(),

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Final
 
 import plantpulse
-from plantpulse.core.config.errors import ConfigIssue
+from plantpulse.core.config.errors import ConfigIssue, without_consequences
 from plantpulse.core.config.load import RawConfig, read_config_dir, validate_block
 from plantpulse.core.config.site import SITE_SCHEMA, SiteConfig
 from plantpulse.core.const import CORE_DOMAIN, DEFAULT_CONFIG_DIR, ENV_CONFIG_DIR
@@ -75,7 +75,7 @@ async def async_setup_hub(config_dir: Path) -> Hub:
         raw.blocks = {"http": None}
     plan = prepare_setup(config_dir, raw)
     hub.config = plan.configs
-    hub.config_issues = [*raw.issues, *site_issues, *plan.issues]
+    hub.config_issues = without_consequences([*raw.issues, *site_issues, *plan.issues])
     for issue in hub.config_issues:
         _LOGGER.error("%s", issue)
     if hub.config_issues:

@@ -12,7 +12,7 @@ from plantpulse.core import dt
 from plantpulse.core.config import validation as cv
 from plantpulse.core.const import EVENT_NOTIFICATIONS_UPDATED
 from plantpulse.core.events import new_ulid
-from plantpulse.core.services import ServiceCall
+from plantpulse.core.services import ServiceCall, ServiceField
 
 if TYPE_CHECKING:
     from plantpulse.core.hub import Hub
@@ -48,11 +48,21 @@ class Notifications:
                 vol.Optional("notification_id"): cv.string,
             }),
             description="Show a message in the UI until dismissed.",
+            fields={
+                "message": ServiceField("The text to show", example="Line 3 stopped",
+                                        required=True),
+                "title": ServiceField("A heading", example="Production"),
+                "notification_id": ServiceField(
+                    "Replaces an earlier notification with the same id", example="line3"
+                ),
+            },
         )
         hub.services.async_register(
             DOMAIN, "dismiss", self._dismiss_service,
             vol.Schema({vol.Required("notification_id"): cv.string}),
             description="Remove a message.",
+            fields={"notification_id": ServiceField("Which notification", example="line3",
+                                                    required=True)},
         )
 
     def create(

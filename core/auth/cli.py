@@ -96,7 +96,8 @@ def user_add(
     except HubRunningError as err:
         return _fail(
             f"{err}. Users cannot be added behind its back: stop the hub and run this again, "
-            "or let an admin add the user in the web UI (REST: POST /api/auth/users)", stderr,
+            "or let an admin add the user through the running hub's API (REST: POST "
+            "/api/auth/users with username, password and role)", stderr,
         )
     except (StorageError, OSError) as err:
         return _fail(str(err), stderr)
@@ -136,8 +137,9 @@ def token_create(
     except HubRunningError as err:
         return _fail(
             f"{err}. Tokens cannot be created behind its back: stop the hub and run this "
-            "again, or create the token while logged in: in the web UI, over the WebSocket "
-            "API with `auth/long_lived_access_token`, or with REST POST /api/auth/tokens",
+            "again, or create it through the running hub's API with your own login: REST "
+            "POST /api/auth/tokens with {\"client_name\": \"<label>\"}, or the WebSocket "
+            "command auth/long_lived_access_token",
             stderr,
         )
     except (StorageError, OSError) as err:

@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import Final
 
 from plantpulse.core.bench import BenchOptions, Figure, benchmark
+from plantpulse.core.const import CONFIG_FILE
+from plantpulse.core.exceptions import PlantPulseError
+from plantpulse.core.storage import ConfigDirLock
 
 # The anchor's boot config has recorder, http, api, websocket and one automation; ours has
 # the REST and WebSocket APIs inside http. Automations arrive with the automations issue.
@@ -39,8 +42,15 @@ def _boot_child(config_dir: Path) -> dict[str, float]:
         capture_output=True, text=True, timeout=300, check=False,
     )
     if result.returncode != 0:
-        raise RuntimeError(f"boot child failed:\n{result.stderr[-2000:]}")
+        raise PlantPulseError(f"the hub did not boot:\n{result.stderr[-2000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _check_config_dir(config_dir: Path) -> None:
+    if not (config_dir / CONFIG_FILE).is_file():
+        raise PlantPulseError(f"{config_dir} has no {CONFIG_FILE}: nothing to boot")
+    with ConfigDirLock(config_dir):
+        pass
 
 
 @benchmark("boot", "s")
@@ -50,6 +60,7 @@ def boot(options: BenchOptions) -> Figure:
     With --config DIR it boots that config dir (the hub there must be stopped).
     """
     if options.config_dir is not None:
+        _check_config_dir(options.config_dir)
         reading = _boot_child(options.config_dir)
     else:
         with tempfile.TemporaryDirectory(prefix="plantpulse-boot-") as folder:

@@ -61,3 +61,14 @@ def humanize_invalid(err: vol.Invalid) -> str:
     elif path and "required key" in message:
         message = f"required key '{path[-1]}' is missing"
     return message
+
+
+def without_consequences(issues: list[ConfigIssue]) -> list[ConfigIssue]:
+    """Drop schema errors on a line whose YAML already failed (a missing `!secret` also makes
+    its value invalid): one problem, one message."""
+    broken_lines = {(issue.file, issue.line) for issue in issues
+                    if issue.domain is None and issue.line is not None}
+    return [
+        issue for issue in issues
+        if issue.domain is None or (issue.file, issue.line) not in broken_lines
+    ]

@@ -54,9 +54,9 @@ def read_config_dir(config_dir: Path) -> RawConfig:
 def _merge_packages(config: NodeDict, issues: list[ConfigIssue]) -> NodeDict:
     """Merge `plantpulse: packages:` into the top level, as Home Assistant packages do."""
     core = config.get(CORE_DOMAIN)
-    if not isinstance(core, dict) or not core.get("packages"):
+    if not isinstance(core, dict) or "packages" not in core:
         return config
-    packages = core["packages"]
+    packages = core["packages"] if core["packages"] is not None else {}
     merged = config.copy()
     core_clone = core.copy()
     del core_clone["packages"]

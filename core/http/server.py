@@ -150,9 +150,10 @@ class HubHTTP:
         lines = [f"Open {urls[0]} to create the owner account"]
         lines.extend(f"    or, from another device on the network: {url}" for url in urls[1:])
         text = "\n".join(lines)
-        # Printed as well as logged: the person who just ran `make run` needs to see it.
+        # Printed, not logged: the person who just ran `make run` must see it without log
+        # noise around it, and it is shown once rather than twice.
         print(text, flush=True)
-        _LOGGER.info("No users yet. %s", text)
+        _LOGGER.info("No users yet: the one-time onboarding link is printed on standard output")
 
 
 def reachable_urls(hosts: list[str | None], port: int, lan: list[str]) -> list[str]:

@@ -67,3 +67,18 @@ def test_bench_list_names_the_core_benchmarks() -> None:
     assert result.returncode == 0
     names = {line.split()[0] for line in result.stdout.splitlines()}
     assert {"fire_events", "state_set"} <= names
+
+
+def test_missing_secret_is_one_problem_and_empty_packages_are_fine(tmp_path: Path) -> None:
+    write_config(tmp_path, """
+        plantpulse:
+          packages: {}
+        recorder:
+          db_url: !secret db_url
+        """)
+    result = plantpulse("check-config", "--config", str(tmp_path))
+    assert result.returncode == 1
+    assert result.stdout.strip().splitlines() == [
+        "Invalid config (configuration.yaml, line 5): secret 'db_url' is not defined in "
+        "secrets.yaml"
+    ]

@@ -114,7 +114,7 @@ def test_both_refuse_while_a_hub_holds_the_config_dir(config_dir: Path) -> None:
     with ConfigDirLock(config_dir):
         code, _out, err = add(config_dir, "late", "viewer", "long-enough\n")
         assert code == 1
-        assert "hub is running" in err and "stop the hub" in err and "web UI" in err
+        assert "hub is running" in err and "stop the hub" in err and "POST /api/auth/" in err
         out, err_stream = io.StringIO(), io.StringIO()
         assert token_create(config_dir, "owner", "scada", 30, out, err_stream) == 1
         message = err_stream.getvalue()
