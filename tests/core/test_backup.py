@@ -82,6 +82,7 @@ async def test_backup_without_a_database_and_default_name(
     assert re.fullmatch(r"plantpulse-backup-\d{8}T\d{6}Z\.tar\.gz", archive.name)
     assert "configuration.yaml" in members(archive)
     assert "plantpulse.db" not in members(archive)
+    assert archive.stat().st_mode & 0o777 == 0o600, "it holds token keys and secrets"
 
 
 def test_restore_refuses_while_a_hub_holds_the_dir(tmp_path: Path) -> None:
