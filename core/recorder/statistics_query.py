@@ -153,14 +153,14 @@ def _shape(
 ) -> dict[str, list[dict[str, Any]]]:
     """Group rows into periods and format them (runs in an executor).
 
-    With `step`, periods are UTC-aligned and labelled in UTC; otherwise they run between
-    consecutive local `boundaries` and are labelled in `zone`.
+    With `step`, periods are UTC-aligned; otherwise they run between consecutive local
+    `boundaries`. Every period is labelled in the site's `zone`, so one answer reads in one
+    offset.
     """
     grouped: dict[int, dict[int, list[PeriodValues]]] = {}
     for metadata_id, start_s, *values in rows:
         key = start_s if step else bisect_right(boundaries, start_s) - 1
         grouped.setdefault(metadata_id, {}).setdefault(key, []).append(PeriodValues(*values))
-    label_zone = UTC if step else zone
     result: dict[str, list[dict[str, Any]]] = {}
     for metadata_id in sorted(grouped, key=lambda mid: names[mid]):
         previous_sum = sums_before.get(metadata_id)
@@ -176,12 +176,18 @@ def _shape(
                 previous_sum = values.sum
             full = {"mean": values.mean, "min": values.min, "max": values.max,
                     "sum": values.sum, "state": values.state, "change": change}
+            full = {kind: _tidy(value) for kind, value in full.items()}
             row: dict[str, Any] = {
-                "start": datetime.fromtimestamp(begin_s, label_zone).isoformat(),
-                "end": datetime.fromtimestamp(end_s, label_zone).isoformat(),
+                "start": datetime.fromtimestamp(begin_s, zone).isoformat(),
+                "end": datetime.fromtimestamp(end_s, zone).isoformat(),
             }
             row.update((kind, full[kind]) for kind in wanted)
             out.append(row)
         if out:
             result[names[metadata_id]] = out
     return result
+
+
+def _tidy(value: float | None) -> float | None:
+    """Drop floating-point noise from sums of many readings (16533.330000001937 -> 16533.33)."""
+    return None if value is None else float(f"{value:.12g}")

@@ -101,7 +101,8 @@ async def test_statistics_over_rest(api_factory) -> None:
                                              "start": start})
     assert status == 200 and body == expected
     first = body["sensor.p"][0]
-    assert first["start"] == iso(base) and first["min"] == 10.0 and first["max"] >= 21.0
+    assert first["start"] == iso(base.astimezone(api.hub.site.tz))
+    assert first["min"] == 10.0 and first["max"] >= 21.0
     assert first["sum"] is None
 
     status, limited = await api.request("GET", "/api/statistics", token, params={
@@ -137,7 +138,7 @@ async def test_history_and_statistics_over_the_websocket(api_factory) -> None:
 
     stats = await client.command("statistics", statistic_ids=["sensor.p"], period="hour",
                                  start_time=iso(base))
-    assert stats["result"]["sensor.p"][0]["start"] == iso(base)
+    assert stats["result"]["sensor.p"][0]["start"] == iso(base.astimezone(api.hub.site.tz))
     during = await client.command("recorder/statistics_during_period",
                                   statistic_ids=["sensor.p"], period="hour",
                                   start_time=iso(base), types=["mean", "max"])

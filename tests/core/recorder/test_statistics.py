@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from pytest import approx
@@ -32,7 +33,8 @@ def at(seconds: float) -> datetime:
 
 
 def iso(seconds: float) -> str:
-    return at(seconds).isoformat()
+    """A period label as the recorder gives it: in the site's zone (Asia/Shanghai here)."""
+    return at(seconds).astimezone(ZoneInfo("Asia/Shanghai")).isoformat()
 
 
 async def readings(hub: Hub, rec: Recorder, entity_id: str, attributes: dict[str, Any],
