@@ -118,6 +118,9 @@ async def _async_run(config_dir: Path) -> int:
     # pauses would otherwise grow with the heap and stall the loop during bursts.
     gc.freeze()
     _LOGGER.info("PlantPulse %s running with config dir %s", VERSION, config_dir)
+    if "http" in hub.config and "http" not in hub.components:
+        _LOGGER.error("The web page and API are NOT running (see the error above); the rest "
+                      "of the hub runs and records")
     exit_code = await hub.async_wait_stopped()
     _LOGGER.info("PlantPulse stopped")
     return exit_code
