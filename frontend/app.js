@@ -1,5 +1,6 @@
-// The page shell: login or the app (header with connection, language and logout, then views),
-// and the session that loads config, registries and live states over the WebSocket.
+// The page shell: login or the app (header with notifications, connection, user, language and
+// logout; the notifications; then views), and the session that loads config, the user,
+// notifications, registries and live states over the WebSocket.
 
 import {
   applyPreferredLanguage, onLanguageChange, otherLanguage, setLanguage, t,
@@ -10,12 +11,15 @@ import { h, replaceChildren } from "./lib/dom.js";
 import { registeredViews, Router } from "./lib/router.js";
 import { Store } from "./lib/store.js";
 import { mountLogin } from "./views/login.js";
+import { isConfigProblem, mountNotifications } from "./views/notifications.js";
 import "./views/states.js";
 
 const REGISTRY_EVENTS = [
   "area_registry_updated", "device_registry_updated", "entity_registry_updated",
 ];
 const REGISTRY_RELOAD_DELAY_MS = 500;
+const NOTIFICATIONS_EVENT = "persistent_notifications_updated";
+const ROLES = new Set(["admin", "operator", "viewer"]);
 
 /** Ask for something the page can do without; an older or smaller hub may not answer it. */
 async function optional(request, fallback) {
@@ -57,7 +61,9 @@ class Session {
       optional(send("auth/current_user"), null),
     ]);
     applyPreferredLanguage(user?.language, config.language);
+    this.store.setUser(user);
     this.store.setConfig(config);
+    await this._watchNotifications();
     await this._loadRegistries();
     let first = true;
     await this.connection.subscribeMessage({ type: "subscribe_entities" }, (event) => {
@@ -78,6 +84,26 @@ class Session {
 
   stop() {
     clearTimeout(this._reloadTimer);
+  }
+
+  /** Show the hub's persistent notifications now and again after every change to them. */
+  async _watchNotifications() {
+    await optional(
+      this.connection.subscribeMessage(
+        { type: "subscribe_events", event_type: NOTIFICATIONS_EVENT },
+        () => this._loadNotifications().catch((err) => this._failed(err)),
+      ),
+      null,
+    );
+    await this._loadNotifications();
+  }
+
+  async _loadNotifications() {
+    const notifications = await optional(
+      this.connection.sendMessage({ type: "persistent_notification/get" }),
+      null,
+    );
+    if (notifications) this.store.setNotifications(notifications);
   }
 
   async _loadRegistries() {
@@ -105,12 +131,21 @@ class Session {
   }
 }
 
-/** The header, the error banner and the routed views, while logged in. */
+/** The logged-in user's name, with the role in its tooltip. */
+function userLabel(user) {
+  if (!user) return null;
+  const name = user.name || user.username;
+  const role = ROLES.has(user.role) ? t(`role.${user.role}`) : user.role;
+  return h("span", { class: "user-name", title: t("user.title", { name, role }) }, name);
+}
+
+/** The header, the error banner, the notifications and the routed views, while logged in. */
 function mountShell(container, { auth, connection, store }) {
   const outlet = h("main", { id: "view", class: "view" });
   const header = h("header", { class: "topbar" });
   const banner = h("div", { class: "banner", role: "alert", hidden: true });
-  container.append(header, banner, outlet);
+  const notices = h("section", { id: "notifications", class: "notifications", tabindex: -1 });
+  container.append(header, banner, notices, outlet);
   let lastError = null;
   let countdown = null;
 
@@ -146,6 +181,20 @@ function mountShell(container, { auth, connection, store }) {
     badge.title = t("simulated.title", { count });
   };
 
+  const renderNotices = () => {
+    const badge = header.querySelector(".notice-badge");
+    const count = store.notifications.length;
+    badge.hidden = count === 0;
+    badge.classList.toggle("is-config-problem", store.notifications.some(isConfigProblem));
+    badge.title = t("notifications.badge_title", { count });
+    badge.querySelector(".notice-count").textContent = String(count);
+  };
+
+  const showNotices = () => {
+    notices.scrollIntoView({ behavior: "smooth", block: "start" });
+    notices.focus({ preventScroll: true });
+  };
+
   const renderHeader = () => {
     const views = registeredViews();
     const configured = store.config?.name || store.config?.location_name || "";
@@ -177,6 +226,12 @@ function mountShell(container, { auth, connection, store }) {
       h(
         "div",
         { class: "status" },
+        h(
+          "button",
+          { type: "button", class: "notice-badge", hidden: true, onclick: showNotices },
+          t("notifications.badge"),
+          h("span", { class: "notice-count" }),
+        ),
         h("span", { class: "sim-badge", hidden: true }, t("simulated.badge")),
         h(
           "span",
@@ -188,12 +243,14 @@ function mountShell(container, { auth, connection, store }) {
       h(
         "div",
         { class: "actions" },
+        userLabel(store.user),
         languageToggle(),
         h("button", { type: "button", class: "logout", onclick: () => auth.logout() }, t("logout")),
       ),
     );
     renderConnection();
     renderSimulated();
+    renderNotices();
     renderBanner();
   };
 
@@ -206,10 +263,12 @@ function mountShell(container, { auth, connection, store }) {
     connection.onStatus(renderConnection),
     onLanguageChange(renderHeader),
     router.onChange(renderHeader),
-    store.subscribe(({ structure, states }) => {
+    store.subscribe(({ structure, states, notifications }) => {
       if (structure) renderHeader();
+      else if (notifications) renderNotices();
       else if (states.size) simulatedFrame ??= requestAnimationFrame(renderSimulated);
     }),
+    mountNotifications(notices, { store, connection }),
   ];
   renderHeader();
   router.start();

@@ -33,6 +33,10 @@ const STRINGS = {
     "simulated.row": "模拟",
     "states.loading": "正在加载实体…",
     "states.empty": "还没有任何实体。",
+    "states.empty_hint":
+      "在 configuration.yaml 中配置集成（例如模拟工厂 demo:）并重启 PlantPulse 后，数据会显示在这里。",
+    "states.empty_config": "还没有任何实体：配置有问题，请看上方的说明。",
+    "states.empty_notifications": "还没有任何实体。上方的通知可能说明了原因。",
     "states.other_area": "其他",
     "states.count": "{count} 个",
     "states.updated": "更新于 {time}",
@@ -41,6 +45,26 @@ const STRINGS = {
     "state.on": "开",
     "state.off": "关",
     "error.generic": "出错了：{detail}",
+    "user.title": "{name}，{role}",
+    "role.admin": "管理员",
+    "role.operator": "操作员",
+    "role.viewer": "只读用户",
+    "notifications.badge": "通知",
+    "notifications.badge_title": "{count} 条通知，点击查看",
+    "notifications.region": "通知",
+    "notifications.untitled": "通知",
+    "notifications.dismiss": "知道了",
+    "notifications.dismiss_title": "从通知列表中移除（所有用户都不再看到）",
+    "notifications.dismiss_failed": "无法移除这条通知：{detail}",
+    "notifications.more": "另外还有 {count} 条通知",
+    "notifications.fewer": "收起",
+    "notifications.config_title": "配置有问题",
+    "notifications.config_lead":
+      "有问题的设置已改用默认值或被跳过，PlantPulse 的其余部分照常运行。"
+      + "修正下面列出的问题后重启 PlantPulse 即可生效。",
+    "notifications.config_lead_web_only":
+      "PlantPulse 无法使用这份配置，目前只运行了网页界面，没有采集或记录任何数据。"
+      + "修正下面列出的问题后重启 PlantPulse。",
     "onboarding.title": "初始化 PlantPulse",
     "onboarding.intro": "创建所有者账号。此链接只能使用一次。",
     "onboarding.name": "姓名",
@@ -86,6 +110,11 @@ const STRINGS = {
     "simulated.row": "SIM",
     "states.loading": "Loading entities…",
     "states.empty": "No entities yet.",
+    "states.empty_hint":
+      "Configure an integration in configuration.yaml (such as the demo plant, demo:) and "
+      + "restart PlantPulse; its values appear here.",
+    "states.empty_config": "No entities yet: the configuration has problems, see above.",
+    "states.empty_notifications": "No entities yet. The notifications above may say why.",
     "states.other_area": "Other",
     "states.count": "{count}",
     "states.updated": "updated {time}",
@@ -94,6 +123,26 @@ const STRINGS = {
     "state.on": "On",
     "state.off": "Off",
     "error.generic": "Something went wrong: {detail}",
+    "user.title": "{name}, {role}",
+    "role.admin": "administrator",
+    "role.operator": "operator",
+    "role.viewer": "viewer (read only)",
+    "notifications.badge": "Notifications",
+    "notifications.badge_title": "{count} notifications: show them",
+    "notifications.region": "Notifications",
+    "notifications.untitled": "Notification",
+    "notifications.dismiss": "Dismiss",
+    "notifications.dismiss_title": "Remove from the notifications (for every user)",
+    "notifications.dismiss_failed": "Could not dismiss this notification: {detail}",
+    "notifications.more": "{count} more notifications",
+    "notifications.fewer": "Show fewer",
+    "notifications.config_title": "The configuration has problems",
+    "notifications.config_lead":
+      "The settings with problems use their defaults or were skipped; the rest of PlantPulse "
+      + "runs. Fix the problems listed below and restart PlantPulse to apply the fix.",
+    "notifications.config_lead_web_only":
+      "PlantPulse cannot use this configuration: only the web interface runs, nothing is "
+      + "collected or recorded. Fix the problems listed below and restart PlantPulse.",
     "onboarding.title": "Set up PlantPulse",
     "onboarding.intro": "Create the owner account. This link works only once.",
     "onboarding.name": "Name",

@@ -1,5 +1,6 @@
-// The page's copy of the hub: site config, registries and entity states kept live from
-// `subscribe_entities` messages. Views read it and listen for changes; they never fetch.
+// The page's copy of the hub: site config, the user, registries, persistent notifications and
+// entity states kept live from `subscribe_entities` messages. Views read it and listen for
+// changes; they never fetch.
 
 /** Expand one entity of Home Assistant's compressed state format. */
 function expandState(entityId, compressed) {
@@ -47,13 +48,18 @@ function byId(items, ...keys) {
 }
 
 /**
- * Holds what the views show. `subscribe(listener)` calls `listener({states, structure})` on
- * each change: `states` is the Set of entity ids whose state changed, `structure` is true when
- * entities, areas or names may have moved (views then rebuild rather than patch).
+ * Holds what the views show. `subscribe(listener)` calls
+ * `listener({states, structure, notifications})` on each change: `states` is the Set of entity
+ * ids whose state changed, `structure` is true when entities, areas, names or the user may have
+ * changed (views then rebuild rather than patch), `notifications` is true when the list of
+ * persistent notifications changed.
  */
 export class Store {
   constructor() {
     this.config = null;
+    this.user = null;
+    this.notifications = [];
+    this.notificationsLoaded = false;
     this.states = new Map();
     this.statesLoaded = false;
     this.areas = new Map();
@@ -70,6 +76,25 @@ export class Store {
   setConfig(config) {
     this.config = config || {};
     this._emit(new Set(), true);
+  }
+
+  /** The logged-in user as `auth/current_user` gives it (null when the hub did not say). */
+  setUser(user) {
+    this.user = user || null;
+    this._emit(new Set(), true);
+  }
+
+  /** Replace the persistent notifications (`{notification_id, title, message, created_at}`). */
+  setNotifications(notifications) {
+    this.notifications = Array.isArray(notifications) ? notifications : [];
+    this.notificationsLoaded = true;
+    this._emit(new Set(), false, true);
+  }
+
+  /** Whether the user may call services such as dismissing a notification (not a viewer). */
+  canAct() {
+    const role = this.user?.role;
+    return Boolean(this.user?.is_admin || role === "admin" || role === "operator");
   }
 
   /** Replace the area, device and entity registries (lists as the WebSocket returns them). */
@@ -138,7 +163,7 @@ export class Store {
     return count;
   }
 
-  _emit(states, structure) {
-    for (const listener of this._listeners) listener({ states, structure });
+  _emit(states, structure, notifications = false) {
+    for (const listener of this._listeners) listener({ states, structure, notifications });
   }
 }

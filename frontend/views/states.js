@@ -4,6 +4,7 @@ import { getLanguage, onLanguageChange, t } from "../i18n.js";
 import { h, replaceChildren } from "../lib/dom.js";
 import { formatState, formatTime } from "../lib/format.js";
 import { registerView } from "../lib/router.js";
+import { isConfigProblem } from "./notifications.js";
 
 const OTHER_AREA = "";
 
@@ -27,7 +28,31 @@ function areasInTreeOrder(areas) {
   return ordered;
 }
 
-/** Entity ids by area, in area tree order, entities sorted by name; no area comes last. */
+/**
+ * Entity ids in the hub's order: the entity registry's, which follows the integration (devices
+ * as the plant is laid out), with each device's entities together where its first one stands.
+ * Entities the registry does not know come last, by name.
+ */
+export function inHubOrder(entityIds, store) {
+  const left = new Set(entityIds);
+  const runs = [];
+  const runOfDevice = new Map();
+  for (const [entityId, entry] of store.registry) {
+    if (!left.delete(entityId)) continue;
+    let run = entry.device_id ? runOfDevice.get(entry.device_id) : undefined;
+    if (!run) {
+      run = [];
+      runs.push(run);
+      if (entry.device_id) runOfDevice.set(entry.device_id, run);
+    }
+    run.push(entityId);
+  }
+  const collator = new Intl.Collator(getLanguage(), { numeric: true, sensitivity: "base" });
+  const byName = (a, b) => collator.compare(store.nameOf(a), store.nameOf(b)) || (a < b ? -1 : 1);
+  return [...runs.flat(), ...[...left].sort(byName)];
+}
+
+/** Entity ids by area, in area tree order, entities in the hub's order; no area comes last. */
 export function groupByArea(store) {
   const buckets = new Map();
   for (const entityId of store.states.keys()) {
@@ -36,8 +61,6 @@ export function groupByArea(store) {
     if (!buckets.has(key)) buckets.set(key, []);
     buckets.get(key).push(entityId);
   }
-  const collator = new Intl.Collator(getLanguage(), { numeric: true, sensitivity: "base" });
-  const byName = (a, b) => collator.compare(store.nameOf(a), store.nameOf(b)) || (a < b ? -1 : 1);
   const groups = [];
   for (const { id, path } of areasInTreeOrder(store.areas)) {
     if (buckets.has(id)) groups.push({ id, title: path.join(" › "), entities: buckets.get(id) });
@@ -45,8 +68,24 @@ export function groupByArea(store) {
   if (buckets.has(OTHER_AREA)) {
     groups.push({ id: OTHER_AREA, title: t("states.other_area"), entities: buckets.get(OTHER_AREA) });
   }
-  for (const group of groups) group.entities.sort(byName);
+  for (const group of groups) group.entities = inHubOrder(group.entities, store);
   return groups;
+}
+
+/** What to say when there is nothing to list: why, if a notification above tells. */
+function emptyState(store) {
+  if (store.notifications.some(isConfigProblem)) {
+    return h("p", { class: "placeholder" }, t("states.empty_config"));
+  }
+  if (store.notifications.length > 0) {
+    return h("p", { class: "placeholder" }, t("states.empty_notifications"));
+  }
+  return h(
+    "div",
+    { class: "placeholder" },
+    h("p", {}, t("states.empty")),
+    h("p", { class: "placeholder-hint" }, t("states.empty_hint")),
+  );
 }
 
 function buildRow(entityId) {
@@ -122,7 +161,7 @@ function mount(container, { store }) {
     }
     const groups = groupByArea(store);
     if (groups.length === 0) {
-      replaceChildren(root, h("p", { class: "placeholder" }, t("states.empty")));
+      replaceChildren(root, emptyState(store));
       return;
     }
     const cards = groups.map((group) => {
@@ -151,8 +190,8 @@ function mount(container, { store }) {
   const schedule = () => {
     frame ??= requestAnimationFrame(render);
   };
-  const stopStore = store.subscribe(({ states, structure }) => {
-    if (structure) rebuild = true;
+  const stopStore = store.subscribe(({ states, structure, notifications }) => {
+    if (structure || (notifications && rows.size === 0)) rebuild = true;
     for (const entityId of states) pending.add(entityId);
     schedule();
   });

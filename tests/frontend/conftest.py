@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Final
 
 import pytest
-from playwright.async_api import ConsoleMessage, Page, async_playwright
+from playwright.async_api import ConsoleMessage, Locator, Page, async_playwright
 
 from plantpulse.core.auth.audit import Actor
 from plantpulse.core.auth.const import Role
@@ -37,9 +37,7 @@ EXPECTED_CONSOLE_ERRORS: Final = re.compile(
     r"|WebSocket connection to .* failed"
 )
 
-
 PASSWORD: Final = "correct horse 42"
-
 
 
 def hub_yaml(port: int, *, language: str = "zh-CN", demo: bool = True) -> str:
@@ -64,6 +62,39 @@ async def add_user(hub: Hub, username: str, name: str, role: Role = Role.OPERATO
     """Create a user with PASSWORD through the running hub's auth manager."""
     await hub.data["auth"].async_create_user(
         Actor("test"), username, PASSWORD, role, name
+    )
+
+
+async def log_in(page: Page, port: int, username: str, password: str = PASSWORD) -> None:
+    """Open the page and submit the login form."""
+    await page.goto(f"http://127.0.0.1:{port}/")
+    await page.fill("#login-username", username)
+    await page.fill("#login-password", password)
+    await page.click("form.login-card button[type=submit]")
+
+
+async def screenshot_whole_page(page: Page, path: Path) -> None:
+    """Screenshot all of the page by making the window as tall as the page.
+
+    (Playwright's `full_page` keeps the scrollbar's width out of the picture after the page
+    was laid out without one, which cuts off the right edge.)
+    """
+    size = page.viewport_size
+    height = await page.evaluate("document.documentElement.scrollHeight")
+    await page.set_viewport_size({"width": size["width"], "height": height})
+    await page.screenshot(path=path)
+    await page.set_viewport_size(size)
+
+
+def row(page: Page, entity_id: str) -> Locator:
+    """The list row of one entity."""
+    return page.locator(f'li.entity[data-entity-id="{entity_id}"]')
+
+
+def area_card(page: Page, title: str) -> Locator:
+    """The card of the area (or "其他"/"Other") with this exact title."""
+    return page.locator("article.area-card").filter(
+        has=page.locator(".area-name", has_text=re.compile(f"^{re.escape(title)}$"))
     )
 
 

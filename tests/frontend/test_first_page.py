@@ -14,43 +14,18 @@ from playwright.async_api import Page, expect
 from plantpulse.core.auth.const import Role
 from plantpulse.core.hub import Hub
 from tests.conftest import HubFactory, free_port
-from tests.frontend.conftest import PASSWORD, add_user, hub_yaml
+from tests.frontend.conftest import (
+    PASSWORD,
+    add_user,
+    area_card,
+    hub_yaml,
+    log_in,
+    row,
+    screenshot_whole_page,
+)
 
 SHARED_SCREENSHOT: Final = Path("/tmp/plantpulse-first-page.png")
 PHONE_WIDTH: Final = 390
-
-
-async def log_in(page: Page, port: int, username: str, password: str = PASSWORD) -> None:
-    """Open the page and submit the login form."""
-    await page.goto(f"http://127.0.0.1:{port}/")
-    await page.fill("#login-username", username)
-    await page.fill("#login-password", password)
-    await page.click("form.login-card button[type=submit]")
-
-
-async def screenshot_whole_page(page: Page, path: Path) -> None:
-    """Screenshot all of the page by making the window as tall as the page.
-
-    (Playwright's `full_page` keeps the scrollbar's width out of the picture after the page
-    was laid out without one, which cuts off the right edge.)
-    """
-    size = page.viewport_size
-    height = await page.evaluate("document.documentElement.scrollHeight")
-    await page.set_viewport_size({"width": size["width"], "height": height})
-    await page.screenshot(path=path)
-    await page.set_viewport_size(size)
-
-
-def row(page: Page, entity_id: str):
-    """The list row of one entity."""
-    return page.locator(f'li.entity[data-entity-id="{entity_id}"]')
-
-
-def area_card(page: Page, title: str):
-    """The card of the area (or "其他"/"Other") with this exact title."""
-    return page.locator("article.area-card").filter(
-        has=page.locator(".area-name", has_text=re.compile(f"^{re.escape(title)}$"))
-    )
 
 
 async def test_login_shows_live_entities_grouped_by_area(
