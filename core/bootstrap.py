@@ -72,6 +72,7 @@ async def async_setup_hub(config_dir: Path) -> Hub:
         hub.entity_registry.async_load(),
     )
     if not raw.readable:
+        hub.recovery_mode = True
         raw.blocks = {"http": None}
     plan = prepare_setup(config_dir, raw)
     hub.config = plan.configs

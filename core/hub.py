@@ -66,6 +66,8 @@ class Hub:
         self.services = ServiceRegistry(self)
         self.config: dict[str, Any] = {}
         self.config_issues: list[ConfigIssue] = []
+        # True when configuration.yaml could not be read and only the web server runs.
+        self.recovery_mode = False
         self.components: set[str] = set()
         self.data: dict[str, Any] = {}
         self.area_registry = AreaRegistry(self)

@@ -39,7 +39,7 @@ def config_payload(hub: Hub) -> dict[str, Any]:
         "config_dir": str(hub.config_dir),
         "config_source": "yaml",
         "config_issues": len(hub.config_issues),
-        "recovery_mode": False,
+        "recovery_mode": hub.recovery_mode,
         "safe_mode": False,
     }
 

@@ -108,3 +108,13 @@ async def test_invalid_manifest_is_reported(hub_factory: HubFactory, tmp_path: P
     texts = [issue.message for issue in hub.config_issues]
     assert any("does not match its folder 'odd'" in text for text in texts)
     assert any("integration 'odd' not found" in text for text in texts)
+
+
+async def test_unreadable_configuration_runs_in_recovery_mode(hub_factory: HubFactory) -> None:
+    hub = await hub_factory("plantpulse:\n  name: x\n   bad: indent\n", start=False)
+    assert hub.recovery_mode
+    assert set(hub.config) == {"http"}
+    notification = next(item for item in hub.notifications.all()
+                        if item.notification_id == "invalid_config")
+    assert notification.title.startswith("configuration.yaml cannot be read")
+    assert "line 3" in notification.message
