@@ -74,13 +74,14 @@ async def async_setup_hub(config_dir: Path) -> Hub:
     if not raw.readable:
         hub.recovery_mode = True
         raw.blocks = {"http": None}
-    plan = prepare_setup(config_dir, raw)
+    # Reads manifests and imports integration code: off the loop.
+    plan = await loop.run_in_executor(None, prepare_setup, config_dir, raw)
     hub.config = plan.configs
     hub.config_issues = without_consequences([*raw.issues, *site_issues, *plan.issues])
     for issue in hub.config_issues:
         _LOGGER.error("%s", issue)
     if hub.config_issues:
-        hub.notifications.create(
+        hub.notifications.async_create(
             "\n".join(str(issue) for issue in hub.config_issues),
             title="Configuration problems" if raw.readable
             else "configuration.yaml cannot be read: running the web UI on defaults",

@@ -103,13 +103,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     if seed_config_dir(config_dir):
         _LOGGER.info("Created %s from the bundled demo plant configuration", config_dir)
     with ConfigDirLock(config_dir):
-        return asyncio.run(_async_run(config_dir))
+        return asyncio.run(_async_run(config_dir, args.verbose))
 
 
-async def _async_run(config_dir: Path) -> int:
+async def _async_run(config_dir: Path, verbose: bool) -> int:
     from plantpulse.core.bootstrap import async_setup_hub
 
     hub = await async_setup_hub(config_dir)
+    if verbose:  # the command line wins over the `logger:` block
+        logging.getLogger().setLevel(logging.DEBUG)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, lambda: hub.async_create_task(hub.async_stop()))

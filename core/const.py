@@ -35,9 +35,6 @@ ATTR_UNIT_OF_MEASUREMENT: Final = "unit_of_measurement"
 ATTR_DEVICE_CLASS: Final = "device_class"
 ATTR_STATE_CLASS: Final = "state_class"
 ATTR_ICON: Final = "icon"
-ATTR_ENTITY_ID: Final = "entity_id"
-ATTR_AREA_ID: Final = "area_id"
-ATTR_DEVICE_ID: Final = "device_id"
 
 MAX_STATE_LENGTH: Final = 255
 MAX_ATTRIBUTES_BYTES: Final = 16384

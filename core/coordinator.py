@@ -98,12 +98,17 @@ class Coordinator(Generic[_DataT]):
             self.last_update_success = True
             self.last_error = None
             self.failures = 0
-        for listener in list(self._listeners):
-            listener()
-        if not self._stopped:
-            self._cancel_timer = self.hub.async_call_later(
-                self.current_interval, self.async_refresh
-            )
+        try:
+            for listener in list(self._listeners):
+                try:
+                    listener()
+                except Exception:
+                    _LOGGER.exception("Error updating an entity of %s", self.name)
+        finally:
+            if not self._stopped:
+                self._cancel_timer = self.hub.async_call_later(
+                    self.current_interval, self.async_refresh
+                )
 
     def _record_failure(self, message: str) -> None:
         if self.last_update_success or self.failures == 0:

@@ -1,9 +1,11 @@
-"""Date and time helpers: aware UTC everywhere, local time only at the edges."""
+"""Date and time helpers: aware UTC everywhere, local time only at the edges.
+
+The rule for times given without an offset (API parameters, CSV files): they are UTC.
+"""
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime
 
 
 def utcnow() -> datetime:
@@ -16,27 +18,15 @@ def from_timestamp(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
 
 
-def now_timestamp() -> float:
-    """The current POSIX timestamp."""
-    return time.time()
+def as_utc(moment: datetime) -> datetime:
+    """The same instant in UTC; a naive datetime is taken as UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def parse_datetime(value: str) -> datetime:
-    """Parse ISO 8601; a time without an offset is taken as UTC. Raises ValueError."""
+    """Parse ISO 8601 into an aware datetime (naive means UTC). Raises ValueError."""
     text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     parsed = datetime.fromisoformat(text)
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
-
-
-def start_of_local_day(moment: datetime, zone: tzinfo) -> datetime:
-    """Midnight of `moment`'s local day in `zone`, as an aware datetime in that zone."""
-    local = moment.astimezone(zone)
-    return local.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def floor_to(timestamp: float, period: timedelta) -> float:
-    """Round a timestamp down to a multiple of `period` (UTC-aligned)."""
-    step = period.total_seconds()
-    return timestamp - (timestamp % step)

@@ -14,6 +14,8 @@ from plantpulse.core.const import (
     ATTR_DEVICE_CLASS,
     ATTR_FRIENDLY_NAME,
     ATTR_ICON,
+    STATE_OFF,
+    STATE_ON,
     STATE_UNAVAILABLE,
     STATE_UNKNOWN,
 )
@@ -218,6 +220,22 @@ class Entity:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.entity_id or self.name}>"
+
+
+class ToggleEntity(Entity):
+    """An entity that is on or off. Set `_attr_is_on`; None means unknown."""
+
+    _attr_is_on: bool | None = None
+
+    @property
+    def is_on(self) -> bool | None:
+        """Whether it is on."""
+        return self._attr_is_on
+
+    @property
+    def state(self) -> str | None:
+        is_on = self.is_on
+        return None if is_on is None else (STATE_ON if is_on else STATE_OFF)
 
 
 def service_schema(extra: Mapping[Any, Any]) -> vol.Schema:

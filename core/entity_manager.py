@@ -52,20 +52,23 @@ class EntityManager:
         Entities with a unique id get the entity id frozen in the registry (made from their
         name the first time); a disabled registry entry keeps the entity out.
         """
-        added = []
+        prepared = []
         for entity in entities:
             if self._prepare(platform, entity):
                 self._entities[entity.entity_id] = entity  # type: ignore[index]
                 self._register_services(type(entity))
-                added.append(entity)
-        for entity in added:
+                prepared.append(entity)
+        added = []
+        for entity in prepared:
             try:
                 await entity.async_added_to_hub()
                 entity.async_write_state()
             except Exception:
                 _LOGGER.exception("Error adding %s from %s", entity.entity_id, platform)
                 self._entities.pop(entity.entity_id, None)  # type: ignore[arg-type]
+                entity.async_run_on_remove()
                 continue
+            added.append(entity)
             if entity.should_poll:
                 entity.async_on_remove(self._hub.async_track_interval(
                     lambda entity=entity: self._async_poll(entity), scan_interval,

@@ -7,12 +7,13 @@ import random
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from inspect import iscoroutine
 from typing import TYPE_CHECKING, Any
 
 from plantpulse.core.const import MATCH_ALL, EventOrigin
+from plantpulse.core.dt import from_timestamp
 
 if TYPE_CHECKING:
     from plantpulse.core.hub import Hub
@@ -93,7 +94,7 @@ class Event:
     @property
     def time_fired(self) -> datetime:
         """When the event was fired, as an aware UTC datetime."""
-        return datetime.fromtimestamp(self.time_fired_timestamp, UTC)
+        return from_timestamp(self.time_fired_timestamp)
 
     def as_dict(self) -> dict[str, Any]:
         """Serialise in Home Assistant's WebSocket shape."""

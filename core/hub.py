@@ -80,6 +80,7 @@ class Hub:
         self._background: set[asyncio.Task[Any]] = set()
         self._timers: set[asyncio.TimerHandle] = set()
         self._stop_callbacks: list[tuple[StopStage, int, StopCallback]] = []
+        self._stop_order = 0
         self._stopped = asyncio.Event()
         self.exit_code = 0
 
@@ -214,7 +215,8 @@ class Hub:
         self, callback: StopCallback, stage: StopStage = StopStage.INTEGRATIONS
     ) -> Callable[[], None]:
         """Run `callback` when the hub stops, in stage order; returns a remover."""
-        entry = (stage, len(self._stop_callbacks), callback)
+        self._stop_order += 1
+        entry = (stage, self._stop_order, callback)
         self._stop_callbacks.append(entry)
         return partial(self._remove_stop_callback, entry)
 
@@ -238,7 +240,11 @@ class Hub:
         self.exit_code = exit_code
         self.state = HubState.STOPPING
         self.bus.async_fire(EVENT_HUB_STOP)
-        for stage, _order, callback in sorted(self._stop_callbacks, key=lambda e: e[:2]):
+        # One at a time in stage order; a step may add another (a last save), which then runs.
+        while self._stop_callbacks:
+            entry = min(self._stop_callbacks, key=lambda item: item[:2])
+            self._stop_callbacks.remove(entry)
+            stage, _order, callback = entry
             try:
                 result = callback()
                 if isawaitable(result):
@@ -247,7 +253,6 @@ class Hub:
                 _LOGGER.error("Stop step %s (%s) timed out", callback, stage.name)
             except Exception:
                 _LOGGER.exception("Error in stop step %s (%s)", callback, stage.name)
-        self._stop_callbacks.clear()
         for handle in list(self._timers):
             handle.cancel()
         self._timers.clear()

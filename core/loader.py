@@ -265,11 +265,15 @@ def prepare_setup(config_dir: Path, raw: RawConfig) -> SetupPlan:
         queue.extend(integration.manifest.dependencies)
     for domain, integration in plan.integrations.items():
         _prepare_one(plan, domain, integration, raw)
-    for domain, integration in plan.integrations.items():
-        broken = [dep for dep in integration.manifest.dependencies if dep in plan.failed]
-        if broken and domain not in plan.failed:
-            plan.failed[domain] = f"its dependency {', '.join(broken)} failed"
-            plan.modules.pop(domain, None)
+    changed = True
+    while changed:  # a failure spreads to everything that depends on it, at any depth
+        changed = False
+        for domain, integration in plan.integrations.items():
+            broken = [dep for dep in integration.manifest.dependencies if dep in plan.failed]
+            if broken and domain not in plan.failed:
+                plan.failed[domain] = f"its dependency {', '.join(broken)} failed"
+                plan.modules.pop(domain, None)
+                changed = True
     plan.waves = plan.order()
     return plan
 
@@ -346,7 +350,7 @@ async def _async_setup_one(hub: Hub, plan: SetupPlan, domain: str) -> str | None
 
 def _report_failure(hub: Hub, domain: str, reason: str) -> None:
     _LOGGER.error("Integration %s not set up: %s", domain, reason)
-    hub.notifications.create(
+    hub.notifications.async_create(
         f"Integration '{domain}' was not set up: {reason}",
         title="Integration failed", notification_id=f"setup_failed_{domain}",
     )

@@ -65,7 +65,7 @@ class Notifications:
                                                     required=True)},
         )
 
-    def create(
+    def async_create(
         self, message: str, title: str | None = None, notification_id: str | None = None
     ) -> str:
         """Add or replace a notification; returns its id."""
@@ -78,7 +78,7 @@ class Notifications:
         )
         return notification_id
 
-    def dismiss(self, notification_id: str) -> bool:
+    def async_dismiss(self, notification_id: str) -> bool:
         """Remove a notification; False if there was none."""
         if self._items.pop(notification_id, None) is None:
             return False
@@ -92,7 +92,8 @@ class Notifications:
         return list(self._items.values())
 
     def _create_service(self, call: ServiceCall) -> None:
-        self.create(call.data["message"], call.data.get("title"), call.data.get("notification_id"))
+        data = call.data
+        self.async_create(data["message"], data.get("title"), data.get("notification_id"))
 
     def _dismiss_service(self, call: ServiceCall) -> None:
-        self.dismiss(call.data["notification_id"])
+        self.async_dismiss(call.data["notification_id"])

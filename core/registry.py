@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from plantpulse.core.const import EVENT_ENTITY_REGISTRY_UPDATED
 from plantpulse.core.slug import slugify
-from plantpulse.core.states import valid_entity_id
 from plantpulse.core.storage import Store
 
 if TYPE_CHECKING:
@@ -237,7 +236,11 @@ class EntityRegistry:
         """A free entity id `<domain>.<slug of name>`, suffixed `_2`, `_3`... when taken."""
         base = f"{domain}.{slugify(name)}"
         candidate, counter = base, 2
-        while candidate in self.entities or self._hub.states.get(candidate) is not None:
+        while (
+            candidate in self.entities
+            or self._hub.states.get(candidate) is not None
+            or self._hub.entities.get(candidate) is not None
+        ):
             candidate, counter = f"{base}_{counter}", counter + 1
         return candidate
 
@@ -268,23 +271,16 @@ class EntityRegistry:
         return entry
 
     def async_update(self, entity_id: str, **changes: Any) -> EntityEntry:
-        """Change name, area, icon, disabled, or the entity id itself (`new_entity_id`)."""
+        """Change an entry's `name`, `area_id`, `icon` or `disabled` (the id stays frozen)."""
+        unknown = set(changes) - {"name", "area_id", "icon", "disabled"}
+        if unknown:
+            raise ValueError(f"Cannot change {', '.join(sorted(unknown))} of {entity_id}")
         entry = self.entities[entity_id]
-        new_entity_id = changes.pop("new_entity_id", None)
         for key, value in changes.items():
-            if key not in ("name", "area_id", "icon", "disabled"):
-                raise ValueError(f"Cannot change {key!r} of an entity registry entry")
             setattr(entry, key, value)
-        if new_entity_id and new_entity_id != entity_id:
-            if not valid_entity_id(new_entity_id) or new_entity_id in self.entities:
-                raise ValueError(f"Entity id {new_entity_id!r} is invalid or taken")
-            del self.entities[entity_id]
-            entry.entity_id = new_entity_id
-            self._index(entry)
         self._schedule_save()
         self._hub.bus.async_fire(
-            EVENT_ENTITY_REGISTRY_UPDATED,
-            {"action": "update", "entity_id": entry.entity_id, "old_entity_id": entity_id},
+            EVENT_ENTITY_REGISTRY_UPDATED, {"action": "update", "entity_id": entity_id}
         )
         return entry
 

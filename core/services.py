@@ -56,6 +56,7 @@ class Service:
     name: str = ""
     description: str = ""
     fields: Mapping[str, ServiceField] = field(default_factory=dict)
+    admin_only: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """Describe the service in Home Assistant's `/api/services` shape."""
@@ -116,12 +117,17 @@ class ServiceRegistry:
         name: str = "",
         description: str = "",
         fields: Mapping[str, ServiceField] | None = None,
+        admin_only: bool = False,
     ) -> None:
-        """Register `domain.service`; a later registration replaces an earlier one."""
+        """Register `domain.service`; a later registration replaces an earlier one.
+
+        `admin_only` services (deleting data, changing users) are refused to non-admin API
+        users by the HTTP layer; automations and integrations call them freely.
+        """
         domain, service = domain.lower(), service.lower()
         self._services.setdefault(domain, {})[service] = Service(
             handler, schema, supports_response, name or service.replace("_", " ").capitalize(),
-            description, fields or {},
+            description, fields or {}, admin_only,
         )
         self._hub.bus.async_fire(EVENT_SERVICE_REGISTERED, {"domain": domain, "service": service})
 
@@ -133,10 +139,6 @@ class ServiceRegistry:
         if not services:
             self._services.pop(domain, None)
         self._hub.bus.async_fire(EVENT_SERVICE_REMOVED, {"domain": domain, "service": service})
-
-    def has_service(self, domain: str, service: str) -> bool:
-        """Tell whether `domain.service` is registered."""
-        return service.lower() in self._services.get(domain.lower(), {})
 
     def get(self, domain: str, service: str) -> Service:
         """Return the registered service or raise ServiceNotFound."""

@@ -5,16 +5,19 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NoReturn
 
 from plantpulse.core.const import (
     EVENT_STATE_BACKFILLED,
     EVENT_STATE_CHANGED,
+    MAX_ATTRIBUTES_BYTES,
     MAX_STATE_LENGTH,
 )
+from plantpulse.core.dt import from_timestamp
 from plantpulse.core.events import Context, EventBus
 from plantpulse.core.exceptions import InvalidEntityIdError, InvalidStateError
+from plantpulse.core.jsonenc import json_dumps
 
 _ENTITY_ID_RE = re.compile(r"^(?!.+__)(?!_)[\da-z_]+(?<!_)\.(?!_)[\da-z_]+(?<!_)$")
 
@@ -24,10 +27,20 @@ def valid_entity_id(entity_id: str) -> bool:
     return _ENTITY_ID_RE.match(entity_id) is not None
 
 
-def split_entity_id(entity_id: str) -> tuple[str, str]:
-    """Split `sensor.line_power` into ("sensor", "line_power")."""
-    domain, _, object_id = entity_id.partition(".")
-    return domain, object_id
+def _check_attributes(entity_id: str, attributes: Mapping[str, Any]) -> None:
+    """Refuse attributes the API and recorder could not send: not JSON, NaN, too large."""
+    try:
+        size = len(json_dumps(attributes).encode())
+    except (TypeError, ValueError) as err:
+        raise InvalidStateError(
+            f"Attributes of {entity_id} cannot be stored: {err}. Use plain numbers, strings, "
+            "lists and mappings (convert numpy values with float() or int(); no NaN)"
+        ) from None
+    if size > MAX_ATTRIBUTES_BYTES:
+        raise InvalidStateError(
+            f"Attributes of {entity_id} take {size} bytes as JSON; the limit is "
+            f"{MAX_ATTRIBUTES_BYTES}. Keep large data out of attributes."
+        )
 
 
 class ReadOnlyDict(dict[str, Any]):
@@ -46,7 +59,7 @@ _EMPTY_ATTRIBUTES = ReadOnlyDict()
 
 
 def _iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).isoformat()
+    return from_timestamp(timestamp).isoformat()
 
 
 class State:
@@ -117,12 +130,12 @@ class State:
     @property
     def last_changed(self) -> datetime:
         """When the state string last changed."""
-        return datetime.fromtimestamp(self.last_changed_timestamp, UTC)
+        return from_timestamp(self.last_changed_timestamp)
 
     @property
     def last_updated(self) -> datetime:
         """When the state or its attributes last changed."""
-        return datetime.fromtimestamp(self.last_updated_timestamp, UTC)
+        return from_timestamp(self.last_updated_timestamp)
 
     @property
     def timestamp(self) -> float:
@@ -237,6 +250,8 @@ class StateMachine:
         now = time.time()
         if old is None:
             last_changed = now
+            if attributes:
+                _check_attributes(entity_id, attributes)
         else:
             if measured is not None and measured < old.timestamp:
                 late = State(entity_id, new_state, attributes, measured, now, context, measured)
@@ -252,6 +267,8 @@ class StateMachine:
                 if same_state and not force_update:
                     return None
                 attributes = old.attributes
+            elif attributes:
+                _check_attributes(entity_id, attributes)
             last_changed = old.last_changed_timestamp if same_state else now
         state = State(entity_id, new_state, attributes, last_changed, now, context, measured)
         self._states[entity_id] = state

@@ -23,6 +23,7 @@ _LOGGER = logging.getLogger(__name__)
 
 Migrator = Callable[[int, int, dict[str, Any]], dict[str, Any]]
 LOCK_FILE = ".lock"
+SAVE_RETRY_DELAY = 30.0
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -177,10 +178,14 @@ class Store:
                     write_json_atomic, self.path, self._document(data_func())
                 )
         except StorageError as err:
-            _LOGGER.error("%s", err)
-            self._hub.notifications.create(str(err), title="Storage error",
-                                           notification_id=f"storage_{self.key}")
+            _LOGGER.error("%s Retrying in %.0f s.", err, SAVE_RETRY_DELAY)
+            self._hub.notifications.async_create(str(err), title="Storage error",
+                                                 notification_id=f"storage_{self.key}")
             self._pending = self._pending or data_func
+            if self._cancel_delay is None:
+                self._cancel_delay = self._hub.async_call_later(
+                    SAVE_RETRY_DELAY, self._write_pending
+                )
 
     async def async_flush(self) -> None:
         """Write a pending delayed save now."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from inspect import iscoroutine
 from typing import TYPE_CHECKING, Any
 
 from plantpulse.core.const import EVENT_STATE_CHANGED
@@ -53,7 +54,7 @@ class _StateChangeIndex:
         for action in tuple(followers):
             try:
                 result = action(event)
-                if result is not None and hasattr(result, "__await__"):
+                if result is not None and iscoroutine(result):
                     self._hub.async_create_task(result, "state change action")
             except Exception:
                 _LOGGER.exception("Error in state change action %r", action)

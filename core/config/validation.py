@@ -119,9 +119,6 @@ def port(value: Any) -> int:
     return vol.All(vol.Coerce(int), vol.Range(min=1, max=65535))(value)
 
 
-positive_int = vol.All(vol.Coerce(int), vol.Range(min=0))
-positive_float = vol.All(vol.Coerce(float), vol.Range(min=0))
-
 
 def empty_means_defaults(schema: vol.Schema) -> Callable[[Any], Any]:
     """Let an empty block (`recorder:`) stand for all defaults."""

@@ -351,10 +351,6 @@ _Loader.add_constructor("!secret", _secret)
 _Loader.add_constructor("!env_var", _env_var)
 
 
-def add_tag(tag: str, constructor: Callable[[yaml.Loader, yaml.Node], Any]) -> None:
-    """Let another part of the hub (blueprints' `!input`) add a tag to the loader."""
-    _Loader.add_constructor(tag, constructor)
-
 
 def locate(root: Any, path: tuple[Any, ...] | list[Any]) -> tuple[str | None, int | None]:
     """Return the file and line of the deepest node on `path` that exists in `root`.

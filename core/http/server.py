@@ -95,7 +95,7 @@ class HubHTTP:
         _LOGGER.warning("Login attempt failed from %s: %s", ip, what)
         if self.throttle is None or not self.throttle.record_failure(ip):
             return
-        self.hub.notifications.create(
+        self.hub.notifications.async_create(
             f"{ip} was banned for {self.throttle.ban / 60:g} minutes after "
             f"{self.throttle.threshold} failed logins or invalid tokens (last: {what}).",
             title="Login attempts failed", notification_id=f"http_ip_ban_{ip}",

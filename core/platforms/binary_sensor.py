@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-from plantpulse.core.const import STATE_OFF, STATE_ON
-from plantpulse.core.entity import Entity
+from plantpulse.core.entity import ToggleEntity
 
 
-class BinarySensorEntity(Entity):
+class BinarySensorEntity(ToggleEntity):
     """A two-state sensor. Set `_attr_is_on`; None means unknown."""
 
     DOMAIN = "binary_sensor"
-    _attr_is_on: bool | None = None
-
-    @property
-    def is_on(self) -> bool | None:
-        """Whether the sensor is on."""
-        return self._attr_is_on
-
-    @property
-    def state(self) -> str | None:
-        is_on = self.is_on
-        return None if is_on is None else (STATE_ON if is_on else STATE_OFF)

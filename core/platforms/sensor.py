@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any
 
 from plantpulse.core.const import ATTR_STATE_CLASS, ATTR_UNIT_OF_MEASUREMENT
 from plantpulse.core.entity import Entity, EntityDescription
@@ -43,8 +43,6 @@ class SensorDeviceClass(StrEnum):
     TIMESTAMP = "timestamp"
     DURATION = "duration"
 
-
-ATTR_OPTIONS: Final = "options"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,11 +6,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import ClassVar
 
-from plantpulse.core.const import STATE_OFF, STATE_ON
-from plantpulse.core.entity import Entity, EntityService
+from plantpulse.core.entity import EntityService, ToggleEntity
 
 
-class SwitchEntity(Entity, ABC):
+class SwitchEntity(ToggleEntity, ABC):
     """Implement `async_turn_on` and `async_turn_off`; `toggle` follows from `is_on`."""
 
     DOMAIN = "switch"
@@ -19,17 +18,6 @@ class SwitchEntity(Entity, ABC):
         "turn_off": EntityService("async_turn_off", description="Turn the switch off."),
         "toggle": EntityService("async_toggle", description="Turn the switch on if off, else off."),
     }
-    _attr_is_on: bool | None = None
-
-    @property
-    def is_on(self) -> bool | None:
-        """Whether the switch is on; None when unknown."""
-        return self._attr_is_on
-
-    @property
-    def state(self) -> str | None:
-        is_on = self.is_on
-        return None if is_on is None else (STATE_ON if is_on else STATE_OFF)
 
     @abstractmethod
     async def async_turn_on(self) -> None:

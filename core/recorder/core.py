@@ -396,7 +396,7 @@ class Recorder:
         self._events_committed = self._events_taken
         if self._failures:
             self._failures = 0
-            self.hub.notifications.dismiss(FAILURE_NOTIFICATION_ID)
+            self.hub.notifications.async_dismiss(FAILURE_NOTIFICATION_ID)
         await self._async_checkpoint_if_large()
         queued = self._queued()
         if queued and (queued >= EARLY_COMMIT_ROWS or self._waiters or self._stopping):
@@ -413,7 +413,7 @@ class Recorder:
         )
         if self._failures == 1:
             _LOGGER.error("%s", message)
-            self.hub.notifications.create(message, title="Recorder cannot write",
+            self.hub.notifications.async_create(message, title="Recorder cannot write",
                                           notification_id=FAILURE_NOTIFICATION_ID)
         if self._stopping:
             _LOGGER.error("Stopping: %s queued states and events are lost",

@@ -51,3 +51,19 @@ async def test_poll_failure_backoff_and_recovery(hub: Hub) -> None:
     assert coordinator.failures == 0
     assert hub.states.get("sensor.ia").state == "11.5"
     assert coordinator.current_interval == timedelta(seconds=0.02)
+
+
+async def test_a_failing_entity_does_not_stop_polling(hub: Hub) -> None:
+    polls = 0
+
+    async def poll() -> dict:
+        nonlocal polls
+        polls += 1
+        return {"ua": "x" * 300 if polls == 1 else 230.0}
+
+    coordinator = Coordinator(hub, "meter 2", poll, timedelta(seconds=0.02))
+    await hub.entities.async_add("t", [Register(coordinator, "ua")])
+    await coordinator.async_start()
+    await asyncio.sleep(0.1)
+    assert polls >= 3
+    assert hub.states.get("sensor.ua").state == "230.0"

@@ -128,3 +128,26 @@ async def test_binary_sensor_and_precision(hub: Hub) -> None:
     await hub.entities.async_add("t", [Running(), Rounded()])
     assert hub.states.get("binary_sensor.mill_running").state == "on"
     assert hub.states.get("sensor.rounded").state == "1.23"
+
+
+async def test_same_names_in_one_batch_and_a_failing_entity(hub: Hub) -> None:
+    class Named(SensorEntity):
+        _attr_name = "Flow"
+        _attr_native_value = 1
+
+    class Broken(SensorEntity):
+        _attr_name = "Broken"
+        removed = False
+
+        async def async_added_to_hub(self) -> None:
+            self.async_on_remove(self._mark_removed)
+            raise RuntimeError("cannot subscribe")
+
+        def _mark_removed(self) -> None:
+            self.removed = True
+
+    broken = Broken()
+    added = await hub.entities.async_add("t", [Named(), Named(), broken])
+    assert [entity.entity_id for entity in added] == ["sensor.flow", "sensor.flow_2"]
+    assert broken.removed
+    assert hub.entities.get("sensor.broken") is None

@@ -68,3 +68,17 @@ async def test_stop_started_as_a_hub_task_completes(tmp_path) -> None:
     hub.async_create_task(hub.async_stop())
     assert await asyncio.wait_for(hub.async_wait_stopped(), 5) == 0
     assert hub.state is HubState.STOPPED
+
+
+async def test_a_step_added_during_stop_still_runs(tmp_path) -> None:
+    from plantpulse.core.storage import Store
+
+    hub = Hub(tmp_path)
+    store = Store(hub, "late", 1)
+
+    def last_words() -> None:
+        store.async_delay_save(lambda: {"said": True}, delay=60)
+
+    hub.async_on_stop(last_words, StopStage.INTEGRATIONS)
+    await hub.async_stop()
+    assert store.load() == {"said": True}

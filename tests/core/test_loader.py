@@ -118,3 +118,18 @@ async def test_unreadable_configuration_runs_in_recovery_mode(hub_factory: HubFa
                         if item.notification_id == "invalid_config")
     assert notification.title.startswith("configuration.yaml cannot be read")
     assert "line 3" in notification.message
+
+
+async def test_a_failure_spreads_to_every_dependent(hub_factory: HubFactory) -> None:
+    files = {
+        **custom("top", BASE_INIT, "domain: top\nname: Top\nversion: '1'\n"
+                 "dependencies: [middle]\n"),
+        **custom("middle", BASE_INIT, "domain: middle\nname: Middle\nversion: '1'\n"
+                 "dependencies: [bottom]\n"),
+        **custom("bottom", BROKEN_INIT, "domain: bottom\nname: Bottom\nversion: '1'\n"
+                 "requirements: [surely-not-installed-package==1]\n"),
+    }
+    hub = await hub_factory("top:\n", files)
+    assert hub.components.isdisjoint({"top", "middle", "bottom"})
+    messages = {item.notification_id: item.message for item in hub.notifications.all()}
+    assert "middle failed" in messages["setup_failed_top"]

@@ -75,3 +75,19 @@ async def test_as_dict_shape(hub: Hub) -> None:
                          "context"}
     assert data["last_changed"].endswith("+00:00")
     assert state.as_compressed()["s"] == "1"
+
+
+async def test_attributes_that_cannot_be_sent_are_refused(hub: Hub) -> None:
+    import numpy as np
+
+    with pytest.raises(InvalidStateError, match=r"sensor\.a cannot be stored.*numpy"):
+        hub.states.async_set("sensor.a", "1", {"count": np.int64(3)})
+    with pytest.raises(InvalidStateError, match="no NaN"):
+        hub.states.async_set("sensor.a", "1", {"x": float("nan")})
+    with pytest.raises(InvalidStateError, match="the limit is 16384"):
+        hub.states.async_set("sensor.a", "1", {"blob": "x" * 20_000})
+    assert hub.states.get("sensor.a") is None
+    hub.states.async_set("sensor.a", "1", {"count": 3})
+    with pytest.raises(InvalidStateError):
+        hub.states.async_set("sensor.a", "2", {"count": float("inf")})
+    assert hub.states.get("sensor.a").attributes == {"count": 3}

@@ -159,10 +159,10 @@ async def test_notifications_arrive_live_and_only_operators_dismiss_them(
     assert await notifications_via_rest(page, port) == []
 
     # A notification without a title still reads as one; dismissed elsewhere, it goes away.
-    hub.notifications.create("备用电源切换测试完成", notification_id="ups")
+    hub.notifications.async_create("备用电源切换测试完成", notification_id="ups")
     untitled = page.locator('article.notification[data-notification-id="ups"]')
     await expect(untitled.locator(".notification-title")).to_have_text("通知")
-    hub.notifications.dismiss("ups")
+    hub.notifications.async_dismiss("ups")
     await expect(untitled).to_have_count(0)
 
 
@@ -199,7 +199,7 @@ async def test_empty_hub_says_how_to_get_values(hub_factory: HubFactory, page: P
 
     await expect(page.locator(".states-view .placeholder")).to_contain_text("还没有任何实体。")
     await expect(page.locator(".placeholder-hint")).to_contain_text("configuration.yaml")
-    hub.notifications.create("Integration 'modbus' was not set up: timeout",
+    hub.notifications.async_create("Integration 'modbus' was not set up: timeout",
                              title="Integration failed", notification_id="setup_failed_modbus")
     await expect(page.locator(".states-view .placeholder")).to_have_text(
         "还没有任何实体。上方的通知可能说明了原因。"
@@ -259,7 +259,7 @@ async def test_many_notifications_fold_behind_a_button(
     hub = await hub_factory(hub_yaml(port))
     await add_user(hub, "chu", "褚工", Role.OPERATOR)
     for number in range(1, 6):
-        hub.notifications.create(f"第 {number} 条", title=f"提醒 {number}")
+        hub.notifications.async_create(f"第 {number} 条", title=f"提醒 {number}")
 
     await log_in(page, port, "chu")
 
