@@ -33,18 +33,6 @@ def _currency(value: Any) -> str:
     return text
 
 
-SITE_SCHEMA: Final = cv.empty_means_defaults(vol.Schema({
-    vol.Optional("name", default="PlantPulse"): cv.string,
-    vol.Optional("time_zone", default=DEFAULT_TIME_ZONE): cv.time_zone,
-    vol.Optional("currency", default="CNY"): _currency,
-    vol.Optional("language", default="zh-CN"): _language,
-    vol.Optional("unit_system", default="metric"): vol.In(UNIT_SYSTEMS),
-    vol.Optional("country", default="CN"): vol.All(cv.string, vol.Upper, vol.Length(2, 2)),
-    vol.Optional("latitude"): vol.All(vol.Coerce(float), vol.Range(-90, 90)),
-    vol.Optional("longitude"): vol.All(vol.Coerce(float), vol.Range(-180, 180)),
-}))
-
-
 @dataclass(frozen=True)
 class SiteConfig:
     """Where the hub runs and how it speaks: the validated `plantpulse:` block."""
@@ -71,3 +59,17 @@ class SiteConfig:
     def as_dict(self) -> dict[str, Any]:
         """Serialise for `/api/config`."""
         return asdict(self)
+
+
+SITE_SCHEMA: Final = cv.empty_means_defaults(vol.Schema({
+    vol.Optional("name", default=SiteConfig.name): cv.string,
+    vol.Optional("time_zone", default=SiteConfig.time_zone): cv.time_zone,
+    vol.Optional("currency", default=SiteConfig.currency): _currency,
+    vol.Optional("language", default=SiteConfig.language): _language,
+    vol.Optional("unit_system", default=SiteConfig.unit_system): vol.In(UNIT_SYSTEMS),
+    vol.Optional("country", default=SiteConfig.country): vol.All(
+        cv.string, vol.Upper, vol.Length(2, 2)
+    ),
+    vol.Optional("latitude"): vol.All(vol.Coerce(float), vol.Range(-90, 90)),
+    vol.Optional("longitude"): vol.All(vol.Coerce(float), vol.Range(-180, 180)),
+}))
