@@ -42,9 +42,9 @@ from plantpulse.integrations.demo.const import (
     STORAGE_KEY,
     STORAGE_VERSION,
 )
-from plantpulse.integrations.demo.coordinator import DemoPlant
 from plantpulse.integrations.demo.history import FillPlan
 from plantpulse.integrations.demo.plant import PLANT
+from plantpulse.integrations.demo.runner import PlantRunner
 from plantpulse.integrations.demo.sensor import build_sensors
 from plantpulse.integrations.demo.simulation import DAY, PlantSimulation, SimClock
 
@@ -100,16 +100,16 @@ async def async_setup(hub: Hub, config: dict[str, Any]) -> bool:
             write_from = max(saved_at, start - history) if history else None
             plan = FillPlan(saved_at, start, dict(readings), False, write_from)
 
-    plant = DemoPlant(hub, simulation, clock, readings, store, config[CONF_UPDATE_INTERVAL],
+    runner = PlantRunner(hub, simulation, clock, readings, store, config[CONF_UPDATE_INTERVAL],
                       readings_ready=plan is None or plan.known_at_end)
     sensors = build_sensors(PLANT, hub.site.language)
-    plant.attach(sensors)
+    runner.attach(sensors)
     await hub.entities.async_add(DOMAIN, sensors)
-    hub.data[DOMAIN] = plant
-    plant.async_start()
-    hub.async_on_stop(plant.async_stop, StopStage.INTEGRATIONS)
+    hub.data[DOMAIN] = runner
+    runner.async_start()
+    hub.async_on_stop(runner.async_stop, StopStage.INTEGRATIONS)
     if plan is not None:
-        plant.async_fill_after_start(plan)
+        runner.async_fill_after_start(plan)
     _LOGGER.info("Demo plant (simulated) running with %d sensors at speed %g",
                  len(sensors), config[CONF_SPEED])
     return True

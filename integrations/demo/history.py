@@ -20,7 +20,7 @@ from plantpulse.integrations.demo.const import FILL_CHUNK, HISTORY_STEP, MAX_FIL
 from plantpulse.integrations.demo.simulation import Rates, add_trapezoid
 
 if TYPE_CHECKING:
-    from plantpulse.integrations.demo.coordinator import DemoPlant
+    from plantpulse.integrations.demo.runner import PlantRunner
 
 
 @dataclass(frozen=True)
@@ -47,9 +47,9 @@ def fill_times(begin: float, end: float) -> list[float]:
     return [begin + span * index / count for index in range(count + 1)]
 
 
-async def async_fill(plant: DemoPlant, plan: FillPlan) -> None:
+async def async_fill(runner: PlantRunner, plan: FillPlan) -> None:
     """Integrate the plan's stretch and write its history, yielding to the loop in chunks."""
-    simulation = plant.simulation.clone()
+    simulation = runner.simulation.clone()
     times = fill_times(plan.begin, plan.end)
     series: list[Rates] = []
     for first in range(0, len(times), FILL_CHUNK):
@@ -64,22 +64,22 @@ async def async_fill(plant: DemoPlant, plan: FillPlan) -> None:
         start = {key: plan.readings[key] - running[key] for key in running}
     else:
         start = {key: plan.readings.get(key, 0.0) for key in running}
-        plant.async_add_gap(running)
+        runner.async_add_gap(running)
     if plan.write_from is None:
         return
     first_written = 0 if plan.known_at_end else 1
     for first in range(first_written, len(times), FILL_CHUNK):
         for index in range(first, min(first + FILL_CHUNK, len(times))):
             if times[index] >= plan.write_from:
-                _write(plant, times[index], series[index], start, integrals[index])
+                _write(runner, times[index], series[index], start, integrals[index])
         await asyncio.sleep(0)
 
 
 def _write(
-    plant: DemoPlant, time: float, rates: Rates, start: Rates, integral: Rates
+    runner: PlantRunner, time: float, rates: Rates, start: Rates, integral: Rates
 ) -> None:
     measured_at = datetime.fromtimestamp(time, UTC)
-    for sensor in plant.sensors:
+    for sensor in runner.sensors:
         key = sensor.meter_key
         value = start[key] + integral[key] if sensor.quantity.total else rates[key]
         sensor.async_write_reading(value, measured_at)

@@ -18,8 +18,8 @@ from plantpulse.core.hub import Hub
 from plantpulse.core.loader import prepare_setup
 from plantpulse.core.recorder import get_recorder
 from plantpulse.integrations.demo import CONFIG_SCHEMA
-from plantpulse.integrations.demo.coordinator import DemoPlant
 from plantpulse.integrations.demo.history import FillPlan, async_fill
+from plantpulse.integrations.demo.runner import PlantRunner
 from plantpulse.integrations.demo.simulation import PlantSimulation, Rates, add_trapezoid
 from tests.conftest import HubFactory
 
@@ -37,7 +37,7 @@ def config(language: str = "zh-CN", **demo: object) -> str:
     return SITE.format(language=language) + "demo:\n" + "\n".join(lines) + "\n"
 
 
-def plant_of(hub: Hub) -> DemoPlant:
+def runner_of(hub: Hub) -> PlantRunner:
     return hub.data["demo"]
 
 
@@ -110,8 +110,8 @@ async def test_english_names_keep_the_same_unique_ids(hub_factory: HubFactory) -
     )
     assert hub.area_registry.get(device.area_id).name == "Workshop 1"
     chinese = await hub_factory(config(update_interval=60))
-    english_ids = sorted(sensor.unique_id for sensor in plant_of(hub).sensors)
-    assert english_ids == sorted(sensor.unique_id for sensor in plant_of(chinese).sensors)
+    english_ids = sorted(sensor.unique_id for sensor in runner_of(hub).sensors)
+    assert english_ids == sorted(sensor.unique_id for sensor in runner_of(chinese).sensors)
     assert len(set(english_ids)) == len(english_ids)
     assert "demo_grinding_line_output" in english_ids
 
@@ -120,10 +120,10 @@ async def test_energy_is_the_integral_of_power_and_never_decreases(
     hub_factory: HubFactory,
 ) -> None:
     hub = await hub_factory(config(update_interval=60, seed=11))
-    plant = plant_of(hub)
-    start = plant.time
-    before = dict(plant.readings)
-    totals = [sensor.entity_id for sensor in plant.sensors if sensor.quantity.total]
+    runner = runner_of(hub)
+    start = runner.time
+    before = dict(runner.readings)
+    totals = [sensor.entity_id for sensor in runner.sensors if sensor.quantity.total]
     written: dict[str, list[float]] = {entity_id: [] for entity_id in totals}
 
     def remember(event: Event) -> None:
@@ -132,7 +132,7 @@ async def test_energy_is_the_integral_of_power_and_never_decreases(
 
     hub.bus.async_listen(EVENT_STATE_CHANGED, remember)
     for minute in range(1, 24 * 60 + 1):  # one simulated day, driven minute by minute
-        plant.async_advance(start + 60 * minute)
+        runner.async_advance(start + 60 * minute)
 
     reference: Rates = {}
     simulation = PlantSimulation(11, hub.site.tz)
@@ -142,7 +142,7 @@ async def test_energy_is_the_integral_of_power_and_never_decreases(
         add_trapezoid(reference, previous, current, 10)
         previous = current
     for key, amount in reference.items():
-        assert plant.readings[key] - before[key] == pytest.approx(amount, rel=2e-3), key
+        assert runner.readings[key] - before[key] == pytest.approx(amount, rel=2e-3), key
     energy = hub.states.get("sensor.zong_jin_xian_dian_liang")
     assert float(energy.state) == pytest.approx(before["main"] + reference["main"], rel=1e-4)
     assert hub.states.get("sensor.zong_jin_xian_gong_lv").state == f"{previous['main']:.2f}"
@@ -153,26 +153,26 @@ async def test_energy_is_the_integral_of_power_and_never_decreases(
 
 async def test_speed_makes_simulated_time_run_faster(hub_factory: HubFactory) -> None:
     hub = await hub_factory(config(speed=3600, update_interval=0.1))
-    plant = plant_of(hub)
-    first_reading = plant.readings["pump_3"]
+    runner = runner_of(hub)
+    first_reading = runner.readings["pump_3"]
     real_start = time.time()
     await asyncio.sleep(1.0)
     elapsed = time.time() - real_start
-    simulated = plant.time - plant.clock.sim_start
+    simulated = runner.time - runner.clock.sim_start
     assert simulated == pytest.approx(3600 * elapsed, rel=0.25)
     # An hour of a 560 kW pump per real second, instead of 0.16 kWh.
-    used = plant.readings["pump_3"] - first_reading
+    used = runner.readings["pump_3"] - first_reading
     assert used == pytest.approx(560 * simulated / 3600, rel=0.08)
     shown = float(hub.states.get("sensor.san_hao_xun_huan_beng_dian_liang").state)
-    assert shown == pytest.approx(plant.readings["pump_3"], abs=0.01)
+    assert shown == pytest.approx(runner.readings["pump_3"], abs=0.01)
 
 
 async def test_all_power_sensors_update_at_least_every_two_seconds(
     hub_factory: HubFactory,
 ) -> None:
     hub = await hub_factory(config())
-    plant = plant_of(hub)
-    power_ids = {sensor.entity_id for sensor in plant.sensors if not sensor.quantity.total}
+    runner = runner_of(hub)
+    power_ids = {sensor.entity_id for sensor in runner.sensors if not sensor.quantity.total}
     changes: list[tuple[float, str]] = []
 
     def remember(event: Event) -> None:
@@ -198,15 +198,15 @@ async def test_all_power_sensors_update_at_least_every_two_seconds(
 
 async def test_stopping_the_hub_stops_the_update_loop(hub_factory: HubFactory) -> None:
     hub = await hub_factory(config(speed=600, update_interval=0.05))
-    plant = plant_of(hub)
+    runner = runner_of(hub)
     await asyncio.sleep(0.2)
-    assert plant.running
+    assert runner.running
     await hub.async_stop()
-    assert not plant.running
+    assert not runner.running
     frozen = {state.entity_id: state.state for state in demo_states(hub)}
-    frozen_time = plant.time
+    frozen_time = runner.time
     await asyncio.sleep(0.3)
-    assert plant.time == frozen_time
+    assert runner.time == frozen_time
     assert {state.entity_id: state.state for state in demo_states(hub)} == frozen
     leftovers = [task.get_name() for task in asyncio.all_tasks() if "demo" in task.get_name()]
     assert leftovers == []
@@ -218,7 +218,7 @@ async def test_readings_continue_after_a_restart(
     folder = tmp_path / "plant"
     first = await hub_factory(config(update_interval=0.05), config_dir=folder)
     await asyncio.sleep(0.2)
-    last_reading = plant_of(first).readings["main"]
+    last_reading = runner_of(first).readings["main"]
     await first.async_stop()
     assert (folder / ".storage" / "demo.meters").is_file()
     await asyncio.sleep(0.3)
@@ -228,25 +228,25 @@ async def test_readings_continue_after_a_restart(
     assert second.states.get("sensor.zong_jin_xian_dian_liang").state == "unknown"
     await second.async_start()
     await second.async_block_till_done()
-    plant = plant_of(second)
-    assert plant.readings_ready
+    runner = runner_of(second)
+    assert runner.readings_ready
     # The meters kept counting while the hub was down: about 0.3 s of a 1.2-2.5 MW plant.
-    assert plant.readings["main"] > last_reading + 0.1
+    assert runner.readings["main"] > last_reading + 0.1
     assert float(second.states.get("sensor.zong_jin_xian_dian_liang").state) >= last_reading
 
 
 async def test_history_fill_writes_past_readings_as_late_data(hub_factory: HubFactory) -> None:
     hub = await hub_factory(config(update_interval=60, seed=5))
-    plant = plant_of(hub)
-    end = plant.time
-    live = dict(plant.readings)
+    runner = runner_of(hub)
+    end = runner.time
+    live = dict(runner.readings)
     late: list = []
     hub.bus.async_listen(EVENT_STATE_BACKFILLED, lambda event: late.append(event.data["state"]))
 
-    await async_fill(plant, FillPlan(end - 6 * 3600, end, live, True, end - 6 * 3600))
+    await async_fill(runner, FillPlan(end - 6 * 3600, end, live, True, end - 6 * 3600))
 
     points = 6 * 12 + 1  # every 5 minutes, both ends included
-    assert len(late) == points * len(plant.sensors)
+    assert len(late) == points * len(runner.sensors)
     assert all(end - 6 * 3600 - 1e-3 <= state.measured_timestamp <= end + 1e-3 for state in late)
     readings = [float(state.state) for state in late
                 if state.entity_id == "sensor.zong_jin_xian_dian_liang"]
@@ -309,9 +309,9 @@ async def test_bad_settings_are_reported_and_fall_back_to_defaults(
         "Invalid config for 'demo' (configuration.yaml, line 9): must be a whole number of days "
         "from 0 to 31 for 'history_days' at history_days",
     ]
-    plant = plant_of(hub)
-    assert plant.clock.speed == 1
-    assert plant.update_interval == timedelta(seconds=2)
+    runner = runner_of(hub)
+    assert runner.clock.speed == 1
+    assert runner.update_interval == timedelta(seconds=2)
 
 
 async def test_an_empty_block_means_defaults(hub_factory: HubFactory) -> None:

@@ -1,4 +1,4 @@
-"""The demo plant's update loop: one timer advances simulated time and writes every sensor."""
+"""The demo plant's runner: its own timer advances simulated time and writes every sensor."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 
-class DemoPlant:
+class PlantRunner:
     """Runs the simulated plant in (scaled) real time.
 
     Each tick evaluates every meter at the current simulated time, integrates the rates since
