@@ -102,16 +102,14 @@ async def async_setup(hub: Hub, config: dict[str, Any]) -> bool:
 
     runner = PlantRunner(hub, simulation, clock, readings, store, config[CONF_UPDATE_INTERVAL],
                       readings_ready=plan is None or plan.known_at_end)
-    sensors = build_sensors(PLANT, hub.site.language)
-    runner.attach(sensors)
-    await hub.entities.async_add(DOMAIN, sensors)
+    await runner.async_add_sensors(build_sensors(PLANT, hub.site.language))
     hub.data[DOMAIN] = runner
     runner.async_start()
     hub.async_on_stop(runner.async_stop, StopStage.INTEGRATIONS)
     if plan is not None:
         runner.async_fill_after_start(plan)
     _LOGGER.info("Demo plant (simulated) running with %d sensors at speed %g",
-                 len(sensors), config[CONF_SPEED])
+                 len(runner.sensors), config[CONF_SPEED])
     return True
 
 

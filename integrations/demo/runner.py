@@ -7,10 +7,11 @@ import logging
 import math
 from collections.abc import Callable, Mapping
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from plantpulse.core.const import EVENT_HUB_STARTED, HubState
-from plantpulse.integrations.demo.const import MAX_INTEGRATION_STEP, SAVE_DELAY
+from plantpulse.integrations.demo.const import DOMAIN, MAX_INTEGRATION_STEP, SAVE_DELAY
 from plantpulse.integrations.demo.history import FillPlan, async_fill
 from plantpulse.integrations.demo.sensor import DemoSensor
 from plantpulse.integrations.demo.simulation import PlantSimulation, Rates, SimClock, add_trapezoid
@@ -61,10 +62,17 @@ class PlantRunner:
         """Whether the update loop is scheduled."""
         return self._cancel_interval is not None
 
-    def attach(self, sensors: list[DemoSensor]) -> None:
-        """Take the sensors this plant feeds and give them their first values."""
-        self.sensors = sensors
-        self._set_values()
+    async def async_add_sensors(self, sensors: list[DemoSensor]) -> None:
+        """Add the sensors to the hub with their first values; feed only those it accepted.
+
+        The hub leaves out a sensor whose registry entry is disabled (or whose id is taken);
+        a sensor removed later drops out of the plant's list too.
+        """
+        self._set_values(sensors)
+        added = await self.hub.entities.async_add(DOMAIN, sensors)
+        self.sensors = [sensor for sensor in added if isinstance(sensor, DemoSensor)]
+        for sensor in self.sensors:
+            sensor.async_on_remove(partial(self.sensors.remove, sensor))
         self._schedule_save()
 
     def async_start(self) -> None:
@@ -121,7 +129,7 @@ class PlantRunner:
             add_trapezoid(self.readings, before, after, span / steps)
             before = after
         self.time, self.rates = time, before
-        self._set_values()
+        self._set_values(self.sensors)
         for sensor in self.sensors:
             sensor.async_write_state()
         self._schedule_save()
@@ -131,14 +139,14 @@ class PlantRunner:
         for key, amount in amounts.items():
             self.readings[key] = self.readings.get(key, 0.0) + amount
         self.readings_ready = True
-        self._set_values()
+        self._set_values(self.sensors)
         for sensor in self.sensors:
             if sensor.quantity.total:
                 sensor.async_write_state()
         self._schedule_save()
 
-    def _set_values(self) -> None:
-        for sensor in self.sensors:
+    def _set_values(self, sensors: list[DemoSensor]) -> None:
+        for sensor in sensors:
             if sensor.quantity.total:
                 sensor.set_value(self.readings[sensor.meter_key] if self.readings_ready else None)
             else:

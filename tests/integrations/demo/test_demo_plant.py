@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -17,6 +18,7 @@ from plantpulse.core.events import Event
 from plantpulse.core.hub import Hub
 from plantpulse.core.loader import prepare_setup
 from plantpulse.core.recorder import get_recorder
+from plantpulse.core.states import State
 from plantpulse.integrations.demo import CONFIG_SCHEMA
 from plantpulse.integrations.demo.history import FillPlan, async_fill
 from plantpulse.integrations.demo.runner import PlantRunner
@@ -197,7 +199,7 @@ async def test_all_power_sensors_update_at_least_every_two_seconds(
 
 
 async def test_stopping_the_hub_stops_the_update_loop(hub_factory: HubFactory) -> None:
-    hub = await hub_factory(config(speed=600, update_interval=0.05))
+    hub = await hub_factory(config(speed=600, update_interval=0.1))
     runner = runner_of(hub)
     await asyncio.sleep(0.2)
     assert runner.running
@@ -216,14 +218,14 @@ async def test_readings_continue_after_a_restart(
     hub_factory: HubFactory, tmp_path: Path
 ) -> None:
     folder = tmp_path / "plant"
-    first = await hub_factory(config(update_interval=0.05), config_dir=folder)
+    first = await hub_factory(config(update_interval=0.1), config_dir=folder)
     await asyncio.sleep(0.2)
     last_reading = runner_of(first).readings["main"]
     await first.async_stop()
     assert (folder / ".storage" / "demo.meters").is_file()
     await asyncio.sleep(0.3)
 
-    second = await hub_factory(config(update_interval=0.05), start=False, config_dir=folder)
+    second = await hub_factory(config(update_interval=0.1), start=False, config_dir=folder)
     # Until the downtime is integrated, the totals say unknown rather than a low reading.
     assert second.states.get("sensor.zong_jin_xian_dian_liang").state == "unknown"
     await second.async_start()
@@ -233,6 +235,55 @@ async def test_readings_continue_after_a_restart(
     # The meters kept counting while the hub was down: about 0.3 s of a 1.2-2.5 MW plant.
     assert runner.readings["main"] > last_reading + 0.1
     assert float(second.states.get("sensor.zong_jin_xian_dian_liang").state) >= last_reading
+
+
+async def test_a_disabled_sensor_is_left_out_and_the_others_keep_running(
+    hub_factory: HubFactory, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder, disabled = tmp_path / "plant", "sensor.zong_jin_xian_gong_lv"
+    first = await hub_factory(config(update_interval=0.1), config_dir=folder)
+    all_sensors = len(runner_of(first).sensors)
+    first.entity_registry.async_update(disabled, disabled=True)
+    await first.async_stop()
+    await asyncio.sleep(0.3)  # downtime, which the restart integrates and back-fills
+
+    second = await hub_factory(config(update_interval=0.1, history_days=1) + "recorder:\n",
+                               start=False, config_dir=folder)
+    late: list[State] = []
+    second.bus.async_listen(EVENT_STATE_BACKFILLED, lambda event: late.append(event.data["state"]))
+    changed: set[str] = set()
+    second.bus.async_listen(EVENT_STATE_CHANGED, lambda event: changed.add(event.data["entity_id"]))
+    await second.async_start()
+    await second.async_block_till_done()
+    runner = runner_of(second)
+    started_at = runner.time
+    await asyncio.sleep(0.3)
+
+    fed = {sensor.entity_id for sensor in runner.sensors}
+    assert disabled not in fed
+    assert len(fed) == all_sensors - 1
+    assert second.states.get(disabled) is None
+    assert runner.time > started_at
+    assert {"sensor.zong_jin_xian_dian_liang", "sensor.yi_hao_xun_huan_beng_gong_lv"} <= changed
+    assert disabled not in changed
+    # The downtime was added to the totals and written as history for every sensor that exists.
+    assert runner.readings_ready
+    assert {state.entity_id for state in late} == fed
+    assert second.states.get("sensor.zong_jin_xian_dian_liang").state != "unknown"
+    errors = [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR]
+    assert errors == []
+
+
+async def test_a_sensor_removed_at_run_time_is_no_longer_written(hub_factory: HubFactory) -> None:
+    hub = await hub_factory(config(update_interval=0.1))
+    removed = "sensor.san_hao_xun_huan_beng_gong_lv"
+    await hub.entities.async_remove(removed)
+    runner = runner_of(hub)
+    started_at = runner.time
+    await asyncio.sleep(0.3)
+    assert runner.time > started_at
+    assert removed not in {sensor.entity_id for sensor in runner.sensors}
+    assert hub.states.get(removed) is None
 
 
 async def test_history_fill_writes_past_readings_as_late_data(hub_factory: HubFactory) -> None:
