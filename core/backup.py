@@ -5,11 +5,16 @@ custom integrations, ...) except the live database files and the hub's lock file
 copy of the database made with SQLite's online backup API: a consistent snapshot even
 while a hub writes to it in WAL mode. A small manifest names the database inside.
 Restoring needs the hub stopped (it takes the config dir lock) and an empty config dir
-unless forced; members that would land outside the config dir are refused.
+unless forced; members that would land outside the config dir are refused. Everything
+happens inside the config dir, which is often a mount point of its own (a Docker volume):
+the archive is unpacked into a staging folder there, the old contents are moved into a
+`.restore-old-*` folder, the new ones moved in, and the old ones deleted only once all of
+that worked; on a failure the old contents are put back.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -35,6 +40,8 @@ ARCHIVE_SUFFIX: Final = ".tar.gz"
 EXTERNAL_DB_DIR: Final = ".plantpulse-backup-db"
 FORMAT: Final = 1
 DB_SIDE_FILES: Final = ("-wal", "-shm", "-journal")
+STAGING_PREFIX: Final = ".restore-new-"
+ASIDE_PREFIX: Final = ".restore-old-"
 
 
 class BackupError(PlantPulseError):
@@ -176,41 +183,74 @@ def _contents(config_dir: Path) -> list[Path]:
     """What is in the config dir, apart from the lock file restore itself holds."""
     lock_path = config_dir / STORAGE_DIR / LOCK_FILE
     found = []
-    for path in config_dir.iterdir():
+    for path in sorted(config_dir.iterdir()):
         if path.name == STORAGE_DIR and path.is_dir():
-            found.extend(item for item in path.iterdir() if item != lock_path)
+            found.extend(item for item in sorted(path.iterdir()) if item != lock_path)
         else:
             found.append(path)
     return found
 
 
 def _extract_checked(archive: Path, config_dir: Path, existing: list[Path]) -> dict[str, Any]:
-    """Check every member, extract beside the config dir, then swap the contents in."""
+    """Check every member, unpack into a staging folder in the config dir, swap it in."""
+    staging: Path | None = None
     try:
         with tarfile.open(archive, "r:gz") as tar:
-            members = tar.getmembers()
+            members = [member for member in tar.getmembers()
+                       if member.name != f"{STORAGE_DIR}/{LOCK_FILE}"]
             for member in members:
                 _check_member(member)
-            names = {member.name for member in members}
-            if MANIFEST not in names:
+            if MANIFEST not in {member.name for member in members}:
                 raise BackupError(f"{archive} is not a PlantPulse backup (no {MANIFEST})")
-            staging = Path(tempfile.mkdtemp(prefix=".restore-", dir=config_dir.parent))
-            try:
-                tar.extractall(staging, members=members, filter="data")
-                manifest = json.loads((staging / MANIFEST).read_text(encoding="utf-8"))
-                (staging / MANIFEST).unlink()
-                for path in existing:
-                    _remove(path)
-                _move_contents(staging, config_dir)
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
+            staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=config_dir))
+            tar.extractall(staging, members=members, filter="data")
+        manifest = json.loads((staging / MANIFEST).read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            raise BackupError(f"{archive} was written in an unknown backup format")
+        (staging / MANIFEST).unlink()
+        _swap_in(staging, config_dir, existing)
     except (tarfile.TarError, EOFError, ValueError) as err:
-        raise BackupError(f"{archive} is not a readable backup archive: {err}") from err
+        raise BackupError(f"{archive} is not a readable backup archive: {err}. Nothing in "
+                          f"{config_dir} was changed.") from err
     except OSError as err:
-        raise BackupError(f"Cannot restore into {config_dir}: {err.strerror or err}") from err
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise BackupError(f"{archive} was written in an unknown backup format")
+        raise BackupError(f"Cannot restore into {config_dir}: {err.strerror or err}. Nothing "
+                          "in it was changed.") from err
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
     return manifest
+
+
+def _swap_in(staging: Path, config_dir: Path, existing: list[Path]) -> None:
+    """Move `existing` aside and the staged contents in; put everything back on a failure.
+
+    Only renames within the config dir's own file system: nothing is copied, and the old
+    contents are deleted last.
+    """
+    aside = Path(tempfile.mkdtemp(prefix=ASIDE_PREFIX, dir=config_dir))
+    moved: list[tuple[Path, Path]] = []
+    placed: list[Path] = []
+    try:
+        for path in existing:
+            parked = aside / path.relative_to(config_dir)
+            parked.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, parked)
+            moved.append((path, parked))
+        _move_contents(staging, config_dir, placed)
+    except OSError as err:
+        for path in reversed(placed):
+            _remove(path)
+        for path, parked in reversed(moved):
+            os.replace(parked, path)
+        shutil.rmtree(aside, ignore_errors=True)
+        if err.errno == errno.EBUSY:
+            raise BackupError(
+                f"Cannot restore into {config_dir}: {err.filename} is in use or a mount point "
+                "of its own, so it cannot be replaced. Nothing in the config dir was changed; "
+                "unmount it (or restore into an empty folder) and try again."
+            ) from err
+        raise
+    shutil.rmtree(aside)
 
 
 def _check_member(member: tarfile.TarInfo) -> None:
@@ -234,14 +274,16 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
-def _move_contents(source: Path, target: Path) -> None:
+def _move_contents(source: Path, target: Path, placed: list[Path]) -> None:
+    """Move what is in `source` into `target`, merging folders; lists what it put there."""
     target.mkdir(parents=True, exist_ok=True)
     for item in source.iterdir():
         destination = target / item.name
         if item.is_dir() and destination.is_dir():
-            _move_contents(item, destination)
+            _move_contents(item, destination, placed)
         else:
             os.replace(item, destination)
+            placed.append(destination)
 
 
 def _place_external_database(config_dir: Path, member: str | None) -> None:

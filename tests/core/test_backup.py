@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import re
+import sqlite3
+import subprocess
 import tarfile
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -135,3 +139,92 @@ def test_restore_refuses_what_is_not_a_backup(tmp_path: Path) -> None:
         tar.addfile(info, io.BytesIO(b""))
     with pytest.raises(BackupError, match="not a PlantPulse backup"):
         restore_backup(archive, tmp_path / "target", force=False)
+
+
+def mount_tmpfs(folder: Path, size: str) -> None:
+    """Make `folder` a tmpfs mount point of its own (root only; skipped loudly otherwise)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        pytest.skip("SKIPPED LOUDLY: mounting a tmpfs needs root (CI runs as root)")
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+                            capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        pytest.skip(f"SKIPPED LOUDLY: cannot mount a tmpfs here: {result.stderr.strip()}")
+
+
+@pytest.fixture
+def volume(tmp_path: Path) -> Iterator[Path]:
+    """A config dir that is a mount point, as /config is a volume in Docker."""
+    folder = tmp_path / "config"
+    mount_tmpfs(folder, "4m")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def snapshot(folder: Path) -> dict[str, bytes | None]:
+    """Every file (with its bytes) and folder under `folder`, by relative path; not the lock
+    file restoring takes."""
+    found: dict[str, bytes | None] = {}
+    for path in sorted(folder.rglob("*")):
+        name = path.relative_to(folder).as_posix()
+        if name != ".storage/.lock":
+            found[name] = path.read_bytes() if path.is_file() else None
+    return found
+
+
+def test_forced_restore_onto_a_mount_point(tmp_path: Path, volume: Path) -> None:
+    source = write_config(tmp_path / "plant", "plantpulse:\n  name: From backup\n", EXTRA)
+    database = sqlite3.connect(source / "plantpulse.db")
+    database.execute("CREATE TABLE readings (value REAL)")
+    database.execute("INSERT INTO readings VALUES (42.5)")
+    database.commit()
+    database.close()
+    archive = create_backup(source, tmp_path / "b.tar.gz")
+    write_config(volume, "plantpulse:\n  name: Old\n", {"notes.txt": "old notes",
+                                                            ".storage/auth": "{}"})
+
+    restore_backup(archive, volume, force=True)
+
+    assert "From backup" in (volume / "configuration.yaml").read_text()
+    assert (volume / "secrets.yaml").read_text() == "gateway_password: s3cret\n"
+    assert not (volume / "notes.txt").exists()
+    assert not (volume / ".storage" / "auth").exists()
+    restored = sqlite3.connect(volume / "plantpulse.db")
+    try:
+        assert restored.execute("SELECT value FROM readings").fetchall() == [(42.5,)]
+    finally:
+        restored.close()
+    assert not [path.name for path in volume.iterdir() if path.name.startswith(".restore")]
+
+
+def test_restore_that_does_not_fit_changes_nothing(tmp_path: Path, tiny_tmpfs: Path) -> None:
+    source = write_config(tmp_path / "plant", "plantpulse:\n  name: From backup\n",
+                          {"recipes.csv": "batch;temperature\n" * 4_000})
+    archive = create_backup(source, tmp_path / "b.tar.gz")
+    write_config(tiny_tmpfs, "plantpulse:\n  name: Old\n", {".storage/auth": "{}"})
+    before = snapshot(tiny_tmpfs)
+
+    with pytest.raises(BackupError, match=r"No space left on device\. Nothing in it was changed"):
+        restore_backup(archive, tiny_tmpfs, force=True)
+
+    assert snapshot(tiny_tmpfs) == before
+
+
+def test_restore_puts_everything_back_when_a_folder_cannot_be_moved(
+    tmp_path: Path, volume: Path
+) -> None:
+    source = write_config(tmp_path / "plant", "plantpulse:\n  name: From backup\n")
+    archive = create_backup(source, tmp_path / "b.tar.gz")
+    write_config(volume, "plantpulse:\n  name: Old\n", {".storage/auth": "{}"})
+    media = volume / "media"
+    mount_tmpfs(media, "64k")
+    try:
+        (media / "clip.txt").write_text("camera clip")
+        before = snapshot(volume)
+        with pytest.raises(BackupError, match=r"media is in use or a mount point.*Nothing"):
+            restore_backup(archive, volume, force=True)
+        assert snapshot(volume) == before
+    finally:
+        subprocess.run(["umount", "-l", str(media)], check=False)
