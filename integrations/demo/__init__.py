@@ -28,6 +28,7 @@ from plantpulse.integrations.demo.const import (
     CONF_SEED,
     CONF_SPEED,
     CONF_UPDATE_INTERVAL,
+    DAY,
     DEFAULT_HISTORY_DAYS,
     DEFAULT_SEED,
     DEFAULT_SPEED,
@@ -46,7 +47,7 @@ from plantpulse.integrations.demo.history import FillPlan
 from plantpulse.integrations.demo.plant import PLANT
 from plantpulse.integrations.demo.runner import PlantRunner
 from plantpulse.integrations.demo.sensor import build_sensors
-from plantpulse.integrations.demo.simulation import DAY, PlantSimulation, SimClock
+from plantpulse.integrations.demo.simulation import PlantSimulation, SimClock
 
 if TYPE_CHECKING:
     from plantpulse.core.hub import Hub
@@ -88,7 +89,9 @@ async def async_setup(hub: Hub, config: dict[str, Any]) -> bool:
     start = clock.sim_start
     # History is only worth writing when a recorder keeps it.
     history = config[CONF_HISTORY_DAYS] * DAY if "recorder" in hub.config else 0.0
-    readings = simulation.initial_readings(start, SERVICE_DAYS)
+    readings = await hub.async_add_executor_job(
+        simulation.initial_readings, start, SERVICE_DAYS
+    )
     plan: FillPlan | None = None
     if stored is None:
         if history:
@@ -101,7 +104,7 @@ async def async_setup(hub: Hub, config: dict[str, Any]) -> bool:
             plan = FillPlan(saved_at, start, dict(readings), False, write_from)
 
     runner = PlantRunner(hub, simulation, clock, readings, store, config[CONF_UPDATE_INTERVAL],
-                      readings_ready=plan is None or plan.known_at_end)
+                         readings_ready=plan is None or plan.known_at_end)
     await runner.async_add_sensors(build_sensors(PLANT, hub.site.language))
     hub.data[DOMAIN] = runner
     runner.async_start()

@@ -29,15 +29,29 @@ ATTR_SIMULATED: Final = "simulated"
 
 STORAGE_KEY: Final = "demo.meters"
 STORAGE_VERSION: Final = 1
-# Meter readings are saved at most this often (and when the hub stops).
-SAVE_DELAY: Final = 60.0
 
+# Units of simulated time in seconds, taken from the standard library rather than restated.
+MINUTE: Final = timedelta(minutes=1).total_seconds()
+HOUR: Final = timedelta(hours=1).total_seconds()
+DAY: Final = timedelta(days=1).total_seconds()
+
+# Meter readings are saved at most this often (and when the hub stops).
+SAVE_DELAY: Final = MINUTE
 # Longest stretch of simulated time integrated in one trapezoid; longer ticks are subdivided.
 MAX_INTEGRATION_STEP: Final = 30.0
 # Spacing of back-filled history readings, and the most readings one fill may write per meter.
-HISTORY_STEP: Final = 300.0
+HISTORY_STEP: Final = 5 * MINUTE
 MAX_FILL_STEPS: Final = 2000
-# Times evaluated, or back-filled readings written, per chunk before yielding to the loop.
+# Back-filled times written (every sensor's reading at each) before yielding to the loop.
 FILL_CHUNK: Final = 12
 # Simulated days of service behind the first readings, so they look like a used meter's.
 SERVICE_DAYS: Final = 412.37
+
+# Fast noise: a 20 s grid with a 2-minute correlation time (load jitter, compressor cycling).
+FAST_STEP: Final = 20.0
+FAST_CORRELATION: Final = 2 * MINUTE
+# Slow drift: a 5-minute grid with a 30-minute correlation time (process and weather drift).
+SLOW_STEP: Final = 5 * MINUTE
+SLOW_CORRELATION: Final = 30 * MINUTE
+# The daily swing of base loads (cooling, make-up water) peaks at this local hour.
+SWING_PEAK_HOUR: Final = 15.0

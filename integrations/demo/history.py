@@ -10,14 +10,14 @@ Readings carry `measured_at` in the past, so the state machine passes them to th
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
+from plantpulse.core.dt import from_timestamp
 from plantpulse.integrations.demo.const import FILL_CHUNK, HISTORY_STEP, MAX_FILL_STEPS
-from plantpulse.integrations.demo.simulation import Rates, add_trapezoid
+from plantpulse.integrations.demo.simulation import PlantSimulation, Rates, integrate, time_grid
 
 if TYPE_CHECKING:
     from plantpulse.integrations.demo.runner import PlantRunner
@@ -42,44 +42,50 @@ class FillPlan:
 
 def fill_times(begin: float, end: float) -> list[float]:
     """Evenly spaced times from `begin` to `end`, every HISTORY_STEP or coarser for long gaps."""
-    span = end - begin
-    count = max(1, math.ceil(span / max(HISTORY_STEP, span / MAX_FILL_STEPS)))
-    return [begin + span * index / count for index in range(count + 1)]
+    return time_grid(begin, end, max(HISTORY_STEP, (end - begin) / MAX_FILL_STEPS))
+
+
+def evaluate(simulation: PlantSimulation, times: list[float]) -> tuple[list[Rates], list[Rates]]:
+    """The rates at each of `times`, and what each meter counted from the first time to each.
+
+    Blocking (up to MAX_FILL_STEPS evaluations): it runs in the executor.
+    """
+    series = [simulation.rates(times[0])]
+    counted = [dict.fromkeys(series[0], 0.0)]
+    for earlier, later in pairwise(times):
+        rates, amounts = integrate(simulation, (earlier, later), series[-1])
+        series.append(rates)
+        counted.append({key: counted[-1][key] + amount for key, amount in amounts.items()})
+    return series, counted
 
 
 async def async_fill(runner: PlantRunner, plan: FillPlan) -> None:
-    """Integrate the plan's stretch and write its history, yielding to the loop in chunks."""
-    simulation = runner.simulation.clone()
+    """Integrate the plan's stretch in the executor, then write its history in chunks."""
     times = fill_times(plan.begin, plan.end)
-    series: list[Rates] = []
-    for first in range(0, len(times), FILL_CHUNK):
-        series.extend(simulation.rates(moment) for moment in times[first:first + FILL_CHUNK])
-        await asyncio.sleep(0)
-    running: Rates = dict.fromkeys(series[0], 0.0)
-    integrals = [dict(running)]
-    for index in range(1, len(times)):
-        add_trapezoid(running, series[index - 1], series[index], times[index] - times[index - 1])
-        integrals.append(dict(running))
+    series, counted = await runner.hub.async_add_executor_job(
+        evaluate, runner.simulation.clone(), times
+    )
+    total = counted[-1]
     if plan.known_at_end:
-        start = {key: plan.readings[key] - running[key] for key in running}
+        start = {key: plan.readings[key] - total[key] for key in total}
     else:
-        start = {key: plan.readings.get(key, 0.0) for key in running}
-        runner.async_add_gap(running)
+        start = {key: plan.readings.get(key, 0.0) for key in total}
+        runner.async_add_gap(total)
     if plan.write_from is None:
         return
     first_written = 0 if plan.known_at_end else 1
     for first in range(first_written, len(times), FILL_CHUNK):
         for index in range(first, min(first + FILL_CHUNK, len(times))):
             if times[index] >= plan.write_from:
-                _write(runner, times[index], series[index], start, integrals[index])
+                _write(runner, times[index], series[index], start, counted[index])
         await asyncio.sleep(0)
 
 
 def _write(
-    runner: PlantRunner, time: float, rates: Rates, start: Rates, integral: Rates
+    runner: PlantRunner, time: float, rates: Rates, start: Rates, counted: Rates
 ) -> None:
-    measured_at = datetime.fromtimestamp(time, UTC)
+    measured_at = from_timestamp(time)
     for sensor in runner.sensors:
         key = sensor.meter_key
-        value = start[key] + integral[key] if sensor.quantity.total else rates[key]
+        value = start[key] + counted[key] if sensor.quantity.total else rates[key]
         sensor.async_write_reading(value, measured_at)

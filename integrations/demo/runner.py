@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from functools import partial
@@ -14,7 +13,13 @@ from plantpulse.core.const import EVENT_HUB_STARTED, HubState
 from plantpulse.integrations.demo.const import DOMAIN, MAX_INTEGRATION_STEP, SAVE_DELAY
 from plantpulse.integrations.demo.history import FillPlan, async_fill
 from plantpulse.integrations.demo.sensor import DemoSensor
-from plantpulse.integrations.demo.simulation import PlantSimulation, Rates, SimClock, add_trapezoid
+from plantpulse.integrations.demo.simulation import (
+    PlantSimulation,
+    Rates,
+    SimClock,
+    integrate,
+    time_grid,
+)
 
 if TYPE_CHECKING:
     from plantpulse.core.hub import Hub
@@ -26,11 +31,11 @@ _LOGGER = logging.getLogger(__name__)
 class PlantRunner:
     """Runs the simulated plant in (scaled) real time.
 
-    Each tick evaluates every meter at the current simulated time, integrates the rates since
-    the last tick into the running totals (subdividing long ticks at high speed), and writes
-    all sensors at once. Totals are saved to `.storage` so readings never go backwards across
-    restarts; while a downtime gap is being integrated (`readings_ready` False) the total
-    sensors show unknown rather than a reading that would later jump back.
+    Each tick integrates every meter's rate since the last tick into the running totals (in
+    trapezoids of at most MAX_INTEGRATION_STEP, in the executor) and writes all sensors at
+    once. Totals are saved to `.storage` so readings never go backwards across restarts;
+    while a downtime gap is being integrated (`readings_ready` False) the total sensors show
+    unknown rather than a reading that would later jump back.
     """
 
     def __init__(
@@ -56,6 +61,9 @@ class PlantRunner:
         self._cancel_interval: Callable[[], None] | None = None
         self._cancel_fill_listener: Callable[[], None] | None = None
         self._fill_task: asyncio.Task[None] | None = None
+        # One advance at a time: the simulation's noise caches must not be shared by threads.
+        self._advancing = asyncio.Lock()
+        self._stopped = False
 
     @property
     def running(self) -> bool:
@@ -98,6 +106,7 @@ class PlantRunner:
 
     def async_stop(self) -> None:
         """Stop the update loop and any history fill; save the readings."""
+        self._stopped = True
         if self._cancel_interval is not None:
             self._cancel_interval()
             self._cancel_interval = None
@@ -109,41 +118,46 @@ class PlantRunner:
             self._fill_task = None
         self._schedule_save()
 
-    def async_update(self) -> None:
+    async def async_update(self) -> None:
         """One tick: advance to the clock's current simulated time."""
-        self.async_advance(self.clock.now())
+        await self.async_advance(self.clock.now())
 
-    def async_advance(self, time: float) -> None:
+    async def async_advance(self, time: float) -> None:
         """Advance the plant to simulated `time`, integrate the totals, write every sensor.
 
-        A time not after the current one is ignored: simulated time never runs backwards.
+        A time not after the current one is ignored: simulated time never runs backwards. The
+        integration runs in the executor (at high speed one tick spans hours); a result that
+        arrives after stop is dropped, so the readings saved at stop are the last ones shown.
         """
-        span = time - self.time
-        if span <= 0:
-            return
-        steps = math.ceil(span / MAX_INTEGRATION_STEP)
-        before = self.rates
-        for index in range(1, steps + 1):
-            moment = time if index == steps else self.time + span * index / steps
-            after = self.simulation.rates(moment)
-            add_trapezoid(self.readings, before, after, span / steps)
-            before = after
-        self.time, self.rates = time, before
-        self._set_values(self.sensors)
-        for sensor in self.sensors:
-            sensor.async_write_state()
-        self._schedule_save()
+        async with self._advancing:
+            if time <= self.time or self._stopped:
+                return
+            times = time_grid(self.time, time, MAX_INTEGRATION_STEP)
+            rates, amounts = await self.hub.async_add_executor_job(
+                integrate, self.simulation, times, self.rates
+            )
+            if self._stopped:
+                return
+            self.time, self.rates = time, rates
+            self._count(amounts)
+            self._set_values(self.sensors)
+            for sensor in self.sensors:
+                sensor.async_write_state()
+            self._schedule_save()
 
     def async_add_gap(self, amounts: Mapping[str, float]) -> None:
         """Add what the meters counted while the hub was down; the totals are then ready."""
-        for key, amount in amounts.items():
-            self.readings[key] = self.readings.get(key, 0.0) + amount
+        self._count(amounts)
         self.readings_ready = True
         self._set_values(self.sensors)
         for sensor in self.sensors:
             if sensor.quantity.total:
                 sensor.async_write_state()
         self._schedule_save()
+
+    def _count(self, amounts: Mapping[str, float]) -> None:
+        for key, amount in amounts.items():
+            self.readings[key] = self.readings.get(key, 0.0) + amount
 
     def _set_values(self, sensors: list[DemoSensor]) -> None:
         for sensor in sensors:

@@ -4,24 +4,23 @@ from __future__ import annotations
 
 import math
 import time as time_module
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Final
+from itertools import pairwise
 
+from plantpulse.integrations.demo.const import (
+    DAY,
+    FAST_CORRELATION,
+    FAST_STEP,
+    HOUR,
+    MINUTE,
+    SLOW_CORRELATION,
+    SLOW_STEP,
+    SWING_PEAK_HOUR,
+)
 from plantpulse.integrations.demo.noise import Ar1Noise, stream_key
 from plantpulse.integrations.demo.plant import PLANT, Period, Plant, Profile, Schedule
-
-# Fast noise: a 20 s grid with a 2-minute correlation time (load jitter, compressor cycling).
-FAST_STEP: Final = 20.0
-FAST_CORRELATION: Final = 120.0
-# Slow drift: a 5-minute grid with a 30-minute correlation time (process and weather drift).
-SLOW_STEP: Final = 300.0
-SLOW_CORRELATION: Final = 1800.0
-# The daily swing of base loads (cooling, make-up water) peaks at this local hour.
-SWING_PEAK_HOUR: Final = 15.0
-DAY: Final = 86400.0
-HOUR: Final = 3600.0
 
 Rates = dict[str, float]
 
@@ -43,7 +42,7 @@ def activity(schedule: Schedule, weekday: int, seconds: float) -> float:
 
     Periods of the day before and after count too, for night runs that cross midnight.
     """
-    ramp_up, ramp_down = schedule.ramp_up * 60, schedule.ramp_down * 60
+    ramp_up, ramp_down = schedule.ramp_up * MINUTE, schedule.ramp_down * MINUTE
     level = 0.0
     for offset, day in ((DAY, weekday - 1), (0.0, weekday), (-DAY, weekday + 1)):
         for period in schedule.periods(day % 7):
@@ -87,13 +86,9 @@ class PlantSimulation:
         """A simulation with the same seed and its own noise caches (for a second time line)."""
         return PlantSimulation(self.seed, self.zone, self.plant)
 
-    def activities(self, time: float) -> dict[str, float]:
-        """How much each schedule runs at `time` (POSIX seconds)."""
-        return self._activities(*self._local(time))
-
     def _local(self, time: float) -> tuple[int, float]:
         local = datetime.fromtimestamp(time, self.zone)
-        seconds = local.hour * HOUR + local.minute * 60 + local.second + local.microsecond / 1e6
+        seconds = local.hour * HOUR + local.minute * MINUTE + local.second + local.microsecond / 1e6
         return local.weekday(), seconds
 
     def _activities(self, weekday: int, seconds: float) -> dict[str, float]:
@@ -129,7 +124,7 @@ class PlantSimulation:
     def _shape(
         profile: Profile, activities: Mapping[str, float], local_hour: float, rates: Rates
     ) -> float:
-        swing = math.cos(2 * math.pi * (local_hour - SWING_PEAK_HOUR) / 24)
+        swing = math.cos(2 * math.pi * (local_hour - SWING_PEAK_HOUR) * HOUR / DAY)
         rate = profile.base * (1.0 + profile.swing * swing) + profile.excess
         for part in profile.parts:
             rate += part.amount * activities[part.schedule]
@@ -144,7 +139,7 @@ class PlantSimulation:
         """
         samples = [self.expected_rates(time - hour * HOUR) for hour in range(7 * 24)]
         return {
-            key: sum(sample[key] for sample in samples) / len(samples) * service_days * 24
+            key: sum(sample[key] for sample in samples) / len(samples) * service_days * DAY / HOUR
             for key in samples[0]
         }
 
@@ -155,6 +150,29 @@ def add_trapezoid(totals: Rates, before: Mapping[str, float], after: Mapping[str
     hours = seconds / HOUR
     for key, value in after.items():
         totals[key] = totals.get(key, 0.0) + (before[key] + value) * 0.5 * hours
+
+
+def time_grid(begin: float, end: float, step: float) -> list[float]:
+    """Evenly spaced times from `begin` to `end`, both included, at most `step` apart."""
+    count = max(1, math.ceil((end - begin) / step))
+    return [begin + (end - begin) * index / count for index in range(count)] + [end]
+
+
+def integrate(
+    simulation: PlantSimulation, times: Sequence[float], before: Mapping[str, float]
+) -> tuple[Rates, Rates]:
+    """The rates at the last of `times`, and each meter's amount over them (kWh, m³, t).
+
+    `before` are the rates at the first time; rates count as linear between neighbouring
+    times (trapezoids). Blocking: a long stretch takes many evaluations, so it runs in the
+    executor.
+    """
+    amounts: Rates = {}
+    for earlier, later in pairwise(times):
+        after = simulation.rates(later)
+        add_trapezoid(amounts, before, after, later - earlier)
+        before = after
+    return dict(before), amounts
 
 
 @dataclass(frozen=True)

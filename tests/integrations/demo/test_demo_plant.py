@@ -20,9 +20,16 @@ from plantpulse.core.loader import prepare_setup
 from plantpulse.core.recorder import get_recorder
 from plantpulse.core.states import State
 from plantpulse.integrations.demo import CONFIG_SCHEMA
+from plantpulse.integrations.demo.const import HOUR, MAX_SPEED, MAX_UPDATE_INTERVAL, MINUTE
 from plantpulse.integrations.demo.history import FillPlan, async_fill
 from plantpulse.integrations.demo.runner import PlantRunner
-from plantpulse.integrations.demo.simulation import PlantSimulation, Rates, add_trapezoid
+from plantpulse.integrations.demo.simulation import (
+    PlantSimulation,
+    Rates,
+    add_trapezoid,
+    integrate,
+    time_grid,
+)
 from tests.conftest import HubFactory
 
 SITE = """
@@ -134,7 +141,7 @@ async def test_energy_is_the_integral_of_power_and_never_decreases(
 
     hub.bus.async_listen(EVENT_STATE_CHANGED, remember)
     for minute in range(1, 24 * 60 + 1):  # one simulated day, driven minute by minute
-        runner.async_advance(start + 60 * minute)
+        await runner.async_advance(start + minute * MINUTE)
 
     reference: Rates = {}
     simulation = PlantSimulation(11, hub.site.tz)
@@ -164,7 +171,7 @@ async def test_speed_makes_simulated_time_run_faster(hub_factory: HubFactory) ->
     assert simulated == pytest.approx(3600 * elapsed, rel=0.25)
     # An hour of a 560 kW pump per real second, instead of 0.16 kWh.
     used = runner.readings["pump_3"] - first_reading
-    assert used == pytest.approx(560 * simulated / 3600, rel=0.08)
+    assert used == pytest.approx(560 * simulated / HOUR, rel=0.08)
     shown = float(hub.states.get("sensor.san_hao_xun_huan_beng_dian_liang").state)
     assert shown == pytest.approx(runner.readings["pump_3"], abs=0.01)
 
@@ -196,6 +203,49 @@ async def test_all_power_sensors_update_at_least_every_two_seconds(
     assert all(later - earlier <= 2.1 for earlier, later in pairwise(moments))
     # Every tick writes the whole plant at once; the noisy loads change every time.
     assert all(len(ids) >= len(power_ids) // 2 for _moment, ids in ticks)
+
+
+async def test_a_tick_at_top_speed_integrates_off_the_loop(hub_factory: HubFactory) -> None:
+    hub = await hub_factory(config(update_interval=60, seed=3))
+    runner = runner_of(hub)
+    before = dict(runner.readings)
+    longest_tick = MAX_SPEED * MAX_UPDATE_INTERVAL.total_seconds()  # 60 simulated hours
+    gaps: list[float] = []
+
+    async def heartbeat() -> None:
+        while True:
+            moment = time.perf_counter()
+            await asyncio.sleep(0.01)
+            gaps.append(time.perf_counter() - moment)
+
+    beating = asyncio.create_task(heartbeat())
+    await asyncio.sleep(0.05)
+    started = time.perf_counter()
+    await runner.async_advance(runner.time + longest_tick)
+    took = time.perf_counter() - started
+    await asyncio.sleep(0.05)
+    beating.cancel()
+    # 7200 evaluations, yet the loop kept answering: never blocked for a quarter of the tick.
+    assert max(gaps) < took / 4, f"loop blocked for {max(gaps):.3f} s of a {took:.2f} s tick"
+    reference = PlantSimulation(3, hub.site.tz)
+    times = time_grid(runner.time - longest_tick, runner.time, MINUTE)
+    _rates, amounts = integrate(reference, times, reference.rates(times[0]))
+    assert runner.readings["main"] - before["main"] == pytest.approx(amounts["main"], rel=2e-3)
+    assert float(hub.states.get("sensor.zong_jin_xian_dian_liang").state) == pytest.approx(
+        runner.readings["main"], abs=0.01
+    )
+
+
+async def test_a_tick_finishing_after_stop_is_dropped(hub_factory: HubFactory) -> None:
+    hub = await hub_factory(config(update_interval=60))
+    runner = runner_of(hub)
+    time_before, shown = runner.time, hub.states.get("sensor.zong_jin_xian_dian_liang").state
+    advancing = asyncio.create_task(runner.async_advance(runner.time + HOUR))
+    await asyncio.sleep(0)  # the tick is now integrating in the executor
+    runner.async_stop()
+    await advancing
+    assert runner.time == time_before
+    assert hub.states.get("sensor.zong_jin_xian_dian_liang").state == shown
 
 
 async def test_stopping_the_hub_stops_the_update_loop(hub_factory: HubFactory) -> None:
@@ -264,7 +314,7 @@ async def test_a_disabled_sensor_is_left_out_and_the_others_keep_running(
     assert len(fed) == all_sensors - 1
     assert second.states.get(disabled) is None
     assert runner.time > started_at
-    assert {"sensor.zong_jin_xian_dian_liang", "sensor.yi_hao_xun_huan_beng_gong_lv"} <= changed
+    assert {"sensor.zong_jin_xian_dian_liang", "sensor.yi_hao_xun_huan_beng_dian_liang"} <= changed
     assert disabled not in changed
     # The downtime was added to the totals and written as history for every sensor that exists.
     assert runner.readings_ready
@@ -294,11 +344,11 @@ async def test_history_fill_writes_past_readings_as_late_data(hub_factory: HubFa
     late: list = []
     hub.bus.async_listen(EVENT_STATE_BACKFILLED, lambda event: late.append(event.data["state"]))
 
-    await async_fill(runner, FillPlan(end - 6 * 3600, end, live, True, end - 6 * 3600))
+    await async_fill(runner, FillPlan(end - 6 * HOUR, end, live, True, end - 6 * HOUR))
 
     points = 6 * 12 + 1  # every 5 minutes, both ends included
     assert len(late) == points * len(runner.sensors)
-    assert all(end - 6 * 3600 - 1e-3 <= state.measured_timestamp <= end + 1e-3 for state in late)
+    assert all(end - 6 * HOUR - 1e-3 <= state.measured_timestamp <= end + 1e-3 for state in late)
     readings = [float(state.state) for state in late
                 if state.entity_id == "sensor.zong_jin_xian_dian_liang"]
     assert len(readings) == points
@@ -309,7 +359,7 @@ async def test_history_fill_writes_past_readings_as_late_data(hub_factory: HubFa
         live["main"], abs=0.01
     )
     first_power = next(state for state in late if state.entity_id == "sensor.zong_jin_xian_gong_lv")
-    expected = PlantSimulation(5, hub.site.tz).rates(end - 6 * 3600)["main"]
+    expected = PlantSimulation(5, hub.site.tz).rates(end - 6 * HOUR)["main"]
     assert float(first_power.state) == pytest.approx(expected, abs=0.01)
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from datetime import datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from plantpulse.integrations.demo.noise import Ar1Noise, stream_key
 from plantpulse.integrations.demo.plant import PLANT, Kind
@@ -14,7 +18,8 @@ from plantpulse.integrations.demo.simulation import (
     PlantSimulation,
     Rates,
     SimClock,
-    add_trapezoid,
+    integrate,
+    time_grid,
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -31,17 +36,9 @@ def sample(simulation: PlantSimulation, start: float, end: float, step: float) -
     return [simulation.rates(moment) for moment in times]
 
 
-def integrate(simulation: PlantSimulation, start: float, end: float, step: float = 10) -> Rates:
+def totals(simulation: PlantSimulation, start: float, end: float, step: float = 10) -> Rates:
     """Each meter's total over [start, end] by fine trapezoids (kWh, m³, t)."""
-    totals: Rates = {}
-    before = simulation.rates(start)
-    moment = start
-    while moment < end:
-        after_time = min(end, moment + step)
-        after = simulation.rates(after_time)
-        add_trapezoid(totals, before, after, after_time - moment)
-        before, moment = after, after_time
-    return totals
+    return integrate(simulation, time_grid(start, end, step), simulation.rates(start))[1]
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +46,7 @@ def monday() -> tuple[list[Rates], Rates]:
     """Minute samples and totals of one Monday, seed 7."""
     simulation = PlantSimulation(7, SHANGHAI)
     samples = sample(simulation, at(MONDAY, 0), at(MONDAY, 24), 60)
-    return samples, integrate(PlantSimulation(7, SHANGHAI), at(MONDAY, 0), at(MONDAY, 24))
+    return samples, totals(PlantSimulation(7, SHANGHAI), at(MONDAY, 0), at(MONDAY, 24))
 
 
 def test_plant_has_a_tree_of_at_least_twelve_electricity_meters() -> None:
@@ -136,8 +133,8 @@ def test_anodizing_auxiliaries_hold_42_kw_from_17_to_23() -> None:
 def test_weekly_shape_weekday_saturday_sunday() -> None:
     simulation = PlantSimulation(7, SHANGHAI)
     daily = [
-        integrate(simulation, at(MONDAY + timedelta(days=day), 0),
-                  at(MONDAY + timedelta(days=day), 24), step=120)["main"]
+        totals(simulation, at(MONDAY + timedelta(days=day), 0),
+               at(MONDAY + timedelta(days=day), 24), step=120)["main"]
         for day in range(7)
     ]
     weekdays, saturday, sunday = daily[:5], daily[5], daily[6]
@@ -178,3 +175,37 @@ def test_clock_runs_simulated_time_at_its_speed() -> None:
     assert clock.at(1_010.0) == 5_600.0  # ten real seconds, ten simulated minutes
     live = SimClock.starting_now(1)
     assert abs(live.now() - live.real_start) < 1  # speed 1 follows the wall clock
+
+
+@given(
+    begin=st.floats(0, 4e9),
+    length=st.floats(1e-3, 1e6),
+    step=st.floats(100, 1e5),
+)
+def test_time_grid_is_even_and_no_finer_than_needed(
+    begin: float, length: float, step: float
+) -> None:
+    end = begin + length
+    grid = time_grid(begin, end, step)
+    assert grid[0] == begin
+    assert grid[-1] == end
+    gaps = [later - earlier for earlier, later in pairwise(grid)]
+    assert max(gaps) <= step + 1e-6
+    assert max(gaps) - min(gaps) <= 1e-6
+    assert len(gaps) == max(1, math.ceil((end - begin) / step))
+
+
+def test_integrating_in_one_go_equals_tick_by_tick() -> None:
+    start, end = at(MONDAY, 16.5), at(MONDAY, 17.5)  # the day shift ending: rates move
+    whole = PlantSimulation(7, SHANGHAI)
+    rates, amounts = integrate(whole, time_grid(start, end, 30), whole.rates(start))
+    ticks = PlantSimulation(7, SHANGHAI)
+    tick_rates, counted = ticks.rates(start), dict.fromkeys(amounts, 0.0)
+    for earlier, later in pairwise(time_grid(start, end, 15 * 60)):
+        tick_rates, used = integrate(ticks, time_grid(earlier, later, 30), tick_rates)
+        counted = {key: counted[key] + used[key] for key in counted}
+    assert tick_rates == pytest.approx(rates, rel=1e-9)
+    assert counted == pytest.approx(amounts, rel=1e-9)
+    # An hour of the main meter is MWh-sized; a single time counts nothing.
+    assert 500 < amounts["main"] < 3000
+    assert integrate(whole, [end], rates) == (rates, {})
