@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import StrEnum
 from typing import Final
 
@@ -32,10 +33,10 @@ STORAGE_KEY: Final = "auth"
 STORAGE_VERSION: Final = 1
 AUDIT_LOG_FILE: Final = "audit.log"
 
-ACCESS_TOKEN_SECONDS: Final = 1800
+ACCESS_TOKEN_SECONDS: Final = int(timedelta(minutes=30).total_seconds())
 LONG_LIVED_DEFAULT_DAYS: Final = 3650
 # A login session nobody refreshed for this long is forgotten.
-REFRESH_TOKEN_IDLE_SECONDS: Final = 90 * 86400
+REFRESH_TOKEN_IDLE_SECONDS: Final = timedelta(days=90).total_seconds()
 MIN_PASSWORD_LENGTH: Final = 8
 MAX_USERNAME_LENGTH: Final = 64
 

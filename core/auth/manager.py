@@ -21,6 +21,7 @@ from plantpulse.core.auth.models import (
     TokenProblem,
     User,
     check_password,
+    hash_secret,
     sign_access_token,
 )
 from plantpulse.core.auth.passwords import hash_password, verify_nothing, verify_password
@@ -38,7 +39,8 @@ USAGE_SAVE_DELAY: Final = 30.0
 # Password hashes computed at once (each takes ~50 ms of CPU and 16 MB): a flood of logins from
 # many addresses queues here instead of filling the hub's executor.
 MAX_CONCURRENT_HASHES: Final = 2
-# Revoked token ids remembered so their leftover access tokens count as revoked, not forged.
+# Removed tokens remembered so their leftover access and refresh tokens count as revoked, not
+# forged.
 MAX_REMEMBERED_REVOKED: Final = 10_000
 
 TokenCheck = tuple[RefreshToken | None, User | None, TokenProblem | None]
@@ -54,13 +56,17 @@ class AuthManager:
         self.audit_log = AuditLog(hub.path(STORAGE_DIR, AUDIT_LOG_FILE))
         self._audit_lock = asyncio.Lock()
         self._hash_slots = asyncio.Semaphore(MAX_CONCURRENT_HASHES)
+        # Ids and refresh secret hashes of removed tokens (insertion-ordered, bounded).
         self._revoked: dict[str, None] = {}
+        self._ended_secrets: dict[str, None] = {}
         self._revoke_listeners: list[Callable[[str], None]] = []
 
     async def async_load(self) -> None:
         """Read `.storage/auth` and drop expired tokens."""
         self.data = AuthData.from_stored(await self._store.async_load())
-        if self.data.prune_expired(time.time()):
+        if expired := self.data.prune_expired(time.time()):
+            for token in expired:
+                self._ended(token)
             await self._async_save()
 
     @property
@@ -140,35 +146,62 @@ class AuthManager:
         is_active: bool | None = None,
         password: str | None = None,
         language: str | None = None,
+        keep_token_id: str | None = None,
     ) -> User:
-        """Change a user; refuses to leave the hub without an active admin."""
+        """Change a user; nothing changes when the save fails (StorageError).
+
+        A new password ends the user's login sessions except `keep_token_id` (the caller's own
+        when people change their own password); long-lived tokens stay. The owner and the last
+        active admin cannot be demoted or disabled.
+        """
         user = self._user(user_id)
         if password is not None:
             check_password(password)
+        wanted: dict[str, Any] = {"name": name, "role": role, "is_active": is_active,
+                                  "language": language}
+        if password is not None:
+            wanted["password_hash"] = await self._async_hash(password)
+        # Checked after hashing, so a change made meanwhile cannot slip past the rules.
         losing_admin = (role is not None and role is not Role.ADMIN) or is_active is False
+        if losing_admin and user.is_owner:
+            raise AuthError(f"{user.username!r} owns this hub and cannot be demoted or disabled")
         if losing_admin and user.is_admin and self.data.admins() == [user]:
             raise AuthError(f"{user.username!r} is the only active admin; make another user an "
                             "admin first")
-        changes: dict[str, Any] = {}
-        if password is not None:
-            user.password_hash = await self._async_hash(password)
-            changes["password"] = "changed"
-        for key, value in (("name", name), ("role", role), ("is_active", is_active),
-                           ("language", language)):
-            if value is not None and getattr(user, key) != value:
+        changes = {key: value for key, value in wanted.items()
+                   if value is not None and getattr(user, key) != value}
+        before = {key: getattr(user, key) for key in changes}
+        ended = [
+            token for token in self.data.tokens_of(user.id)
+            if password is not None and token.token_type is TokenType.NORMAL
+            and token.id != keep_token_id
+        ]
+        for key, value in changes.items():
+            setattr(user, key, value)
+        for token in ended:
+            self.data.remove_refresh_token(token.id)
+        try:
+            await self._async_save()
+        except StorageError:
+            for key, value in before.items():
                 setattr(user, key, value)
-                changes[key] = str(value) if key == "role" else value
-        for token in self.data.tokens_of(user.id):
-            if password is not None and token.token_type is TokenType.NORMAL:
-                self._forget(token.id)
-            elif is_active is False:
+            for token in ended:
+                self.data.restore_refresh_token(token)
+            raise
+        for token in ended:
+            self._ended(token)
+        if is_active is False:
+            for token in self.data.tokens_of(user.id):
                 self._notify_listeners(token.id)
-        await self._async_save()
-        await self.async_audit(actor, "user_update", user.username, changes)
+        details = {key: str(value) if key == "role" else value
+                   for key, value in changes.items() if key != "password_hash"}
+        if "password_hash" in changes:
+            details["password"] = "changed"
+        await self.async_audit(actor, "user_update", user.username, details)
         return user
 
     async def async_remove_user(self, actor: Actor, user_id: str) -> None:
-        """Delete a user and all their tokens."""
+        """Delete a user and all their tokens; nothing changes when the save fails."""
         user = self._user(user_id)
         if actor.user_id == user_id:
             raise AuthError("You cannot delete your own account")
@@ -176,10 +209,16 @@ class AuthManager:
             raise AuthError(f"{user.username!r} owns this hub and cannot be deleted")
         if user.is_admin and self.data.admins() == [user]:
             raise AuthError(f"{user.username!r} is the only active admin")
-        for token in self.data.remove_user(user_id):
-            self._remember_revoked(token.id)
-            self._notify_listeners(token.id)
-        await self._async_save()
+        removed = self.data.remove_user(user_id)
+        try:
+            await self._async_save()
+        except StorageError:
+            self.data.users[user.id] = user
+            for token in removed:
+                self.data.restore_refresh_token(token)
+            raise
+        for token in removed:
+            self._ended(token)
         await self.async_audit(actor, "user_delete", user.username)
 
     def _user(self, user_id: str) -> User:
@@ -194,10 +233,15 @@ class AuthManager:
         self, user: User, client_id: str | None, ip: str | None
     ) -> tuple[RefreshToken, str]:
         """Start a login session: returns the refresh token and its secret."""
-        self.data.prune_expired(time.time())
+        for token in self.data.prune_expired(time.time()):
+            self._ended(token)
         token, secret = self.data.create_refresh_token(user, TokenType.NORMAL, client_id=client_id)
         token.last_used_ip = ip
-        await self._async_save()
+        try:
+            await self._async_save()
+        except StorageError:
+            self.data.remove_refresh_token(token.id)
+            raise
         assert secret is not None
         return token, secret
 
@@ -207,6 +251,17 @@ class AuthManager:
         if token is None or token.is_expired(time.time()):
             return None
         return token
+
+    def is_ended_session(self, secret: str) -> bool:
+        """Whether `secret` was a session's refresh token that was revoked or has expired.
+
+        An open browser tab presents such a secret after a logout or a password change; that is
+        not somebody guessing, so it must not count towards a ban.
+        """
+        if hash_secret(secret) in self._ended_secrets:
+            return True
+        token = self.data.token_by_secret(secret)
+        return token is not None and token.is_expired(time.time())
 
     def async_create_access_token(self, token: RefreshToken, ip: str | None) -> str:
         """A fresh short-lived access token for a session; remembers when it was used."""
@@ -233,11 +288,19 @@ class AuthManager:
         return token, self.data.long_lived_access_token(token)
 
     async def async_revoke(self, actor: Actor | None, token_id: str) -> RefreshToken | None:
-        """Revoke a refresh token and so all its access tokens. `actor` None: own logout."""
-        token = self._forget(token_id)
+        """Revoke a refresh token and so all its access tokens. `actor` None: own logout.
+
+        Nothing changes when the save fails (StorageError).
+        """
+        token = self.data.remove_refresh_token(token_id)
         if token is None:
             return None
-        await self._async_save()
+        try:
+            await self._async_save()
+        except StorageError:
+            self.data.restore_refresh_token(token)
+            raise
+        self._ended(token)
         if actor is not None:
             owner = self.data.users.get(token.user_id)
             username = owner.username if owner else token.user_id
@@ -245,17 +308,12 @@ class AuthManager:
             await self.async_audit(actor, "token_revoke", target, {"token_id": token.id})
         return token
 
-    def _forget(self, token_id: str) -> RefreshToken | None:
-        token = self.data.remove_refresh_token(token_id)
-        if token is not None:
-            self._remember_revoked(token_id)
-            self._notify_listeners(token_id)
-        return token
-
-    def _remember_revoked(self, token_id: str) -> None:
-        self._revoked[token_id] = None
-        if len(self._revoked) > MAX_REMEMBERED_REVOKED:
-            del self._revoked[next(iter(self._revoked))]
+    def _ended(self, token: RefreshToken) -> None:
+        """Remember a token that was removed, so leftovers of it are not taken for attacks."""
+        _remember(self._revoked, token.id)
+        if token.token_hash is not None:
+            _remember(self._ended_secrets, token.token_hash)
+        self._notify_listeners(token.id)
 
     def _notify_listeners(self, token_id: str) -> None:
         for listener in list(self._revoke_listeners):
@@ -272,3 +330,9 @@ class AuthManager:
         if problem is TokenProblem.UNKNOWN and value.partition(".")[0] in self._revoked:
             problem = TokenProblem.REVOKED
         return token, user, problem
+
+
+def _remember(seen: dict[str, None], key: str) -> None:
+    seen[key] = None
+    if len(seen) > MAX_REMEMBERED_REVOKED:
+        del seen[next(iter(seen))]

@@ -15,7 +15,7 @@ import secrets
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -257,7 +257,7 @@ class AuthData:
                     f"User {user.username!r} already has a long-lived token named "
                     f"{client_name!r}; choose another name or revoke that token first"
                 )
-            seconds = int(lifespan_days * 86400)
+            seconds = int(timedelta(days=lifespan_days).total_seconds())
             token = RefreshToken(
                 uuid.uuid4().hex, user.id, token_type, secrets.token_hex(32),
                 client_id=client_id, client_name=client_name, access_token_seconds=seconds,
@@ -277,6 +277,10 @@ class AuthData:
         """The session whose refresh token is `secret`."""
         token_id = self._by_hash.get(hash_secret(secret))
         return None if token_id is None else self.refresh_tokens.get(token_id)
+
+    def restore_refresh_token(self, token: RefreshToken) -> None:
+        """Put back a token taken out by `remove_refresh_token` (a change that was not saved)."""
+        self._index(token)
 
     def remove_refresh_token(self, token_id: str) -> RefreshToken | None:
         """Forget a refresh token; its access tokens stop working at once."""
@@ -303,7 +307,8 @@ class AuthData:
         """Verify an access token without I/O: (token, user, None) or why it is refused."""
         token_id, _, rest = value.partition(".")
         expiry_text, _, signature = rest.partition(".")
-        if not token_id or not signature or not expiry_text.isdigit():
+        # isdigit() alone accepts digits such as "²" that int() refuses.
+        if not token_id or not signature or not (expiry_text.isascii() and expiry_text.isdigit()):
             return None, None, TokenProblem.MALFORMED
         token = self.refresh_tokens.get(token_id)
         if token is None:

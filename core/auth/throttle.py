@@ -9,7 +9,8 @@ from typing import Final
 
 _LOGGER = logging.getLogger(__name__)
 
-# Addresses tracked at once; the oldest are forgotten first, so a flood cannot grow memory.
+# Addresses with failures, and banned addresses, tracked at once; the oldest are forgotten
+# first, so a flood from many addresses cannot grow memory.
 MAX_TRACKED: Final = 10_000
 
 
@@ -29,6 +30,7 @@ class LoginThrottle:
         self.window = window
         self.ban = ban
         self._failures: dict[str, deque[float]] = {}
+        # Every ban lasts `ban` seconds, so insertion order is also the order bans end in.
         self._banned_until: dict[str, float] = {}
 
     def retry_after(self, address: str) -> float:
@@ -41,6 +43,12 @@ class LoginThrottle:
             del self._banned_until[address]
             return 0.0
         return remaining
+
+    def banned(self) -> dict[str, float]:
+        """The addresses banned now with the seconds each has left, the latest ban last."""
+        now = time.monotonic()
+        self._prune_bans(now)
+        return {address: until - now for address, until in self._banned_until.items()}
 
     def record_failure(self, address: str) -> bool:
         """Count a failure; returns True when this one bans the address."""
@@ -55,7 +63,14 @@ class LoginThrottle:
         if len(failures) < self.threshold:
             return False
         del self._failures[address]
+        self._prune_bans(now)
+        self._banned_until.pop(address, None)
         self._banned_until[address] = now + self.ban
+        if len(self._banned_until) > MAX_TRACKED:
+            lifted = next(iter(self._banned_until))
+            del self._banned_until[lifted]
+            _LOGGER.warning("More than %d addresses banned: lifted the ban of %s early",
+                            MAX_TRACKED, lifted)
         _LOGGER.warning(
             "Banned %s for %.0f minutes after %d failed logins or invalid tokens",
             address, self.ban / 60, len(failures),
@@ -65,3 +80,10 @@ class LoginThrottle:
     def record_success(self, address: str) -> None:
         """Forget earlier failures of an address that has just logged in."""
         self._failures.pop(address, None)
+
+    def _prune_bans(self, now: float) -> None:
+        while self._banned_until:
+            address, until = next(iter(self._banned_until.items()))
+            if until > now:
+                return
+            del self._banned_until[address]

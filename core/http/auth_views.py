@@ -51,12 +51,14 @@ _PASSWORD_SCHEMA: Final = vol.Schema({
     vol.Required("current_password"): cv.string,
     vol.Required("new_password"): cv.string,
 })
-TOKEN_CREATE_SCHEMA: Final = vol.Schema({
+# Shared with the WebSocket command auth/long_lived_access_token.
+TOKEN_CREATE_FIELDS: Final = {
     vol.Required("client_name"): vol.All(cv.string, vol.Strip, vol.Length(min=1, max=100)),
     vol.Optional("lifespan", default=LONG_LIVED_DEFAULT_DAYS): vol.All(
         vol.Coerce(int), vol.Range(min=1, max=36500)
     ),
-})
+}
+_TOKEN_CREATE_SCHEMA: Final = vol.Schema(TOKEN_CREATE_FIELDS)
 _ONBOARDING_SCHEMA: Final = vol.Schema({
     vol.Required("code"): cv.string,
     vol.Required("username"): cv.string,
@@ -118,9 +120,9 @@ async def post_token(request: web.Request) -> web.Response:
             return _oauth_error("invalid_request", "username and password are required.")
         user = await http.auth.async_authenticate(username, password)
         if user is None:
-            http.record_failure(ip, f"failed login as {username!r}")
+            http.async_record_failure(ip, f"failed login as {username!r}")
             return _oauth_error("invalid_grant", "Wrong user name or password.")
-        http.record_success(ip)
+        http.async_record_success(ip)
         token, secret = await http.auth.async_create_session(user, client_id, ip)
         return json_response(
             _token_answer(http.auth.async_create_access_token(token, ip), token, secret),
@@ -130,7 +132,10 @@ async def post_token(request: web.Request) -> web.Response:
         secret = fields.get("refresh_token")
         token = http.auth.session_by_secret(secret) if isinstance(secret, str) else None
         if token is None:
-            http.record_failure(ip, "unknown refresh token")
+            if isinstance(secret, str) and http.auth.is_ended_session(secret):
+                return _oauth_error("invalid_grant", "This session has ended (logged out, "
+                                    "password changed or expired): log in again.")
+            http.async_record_failure(ip, "unknown refresh token")
             return _oauth_error("invalid_grant", "Invalid or expired refresh token: log in again.")
         if client_id is not None and token.client_id is not None and client_id != token.client_id:
             return _oauth_error("invalid_request", "client_id does not match the refresh token.")
@@ -181,7 +186,7 @@ async def post_onboarding(request: web.Request) -> web.Response:
         )
     except OnboardingError as err:
         if not http.onboarding.done:
-            http.record_failure(ip, "wrong onboarding code")
+            http.async_record_failure(ip, "wrong onboarding code")
         return message_response(str(err), HTTPStatus.FORBIDDEN)
     except AuthError as err:
         raise ApiError(str(err)) from None
@@ -201,15 +206,18 @@ async def get_current_user(request: web.Request) -> web.Response:
 
 @routes.post("/api/auth/password")
 async def post_password(request: web.Request) -> web.Response:
-    """Change one's own password (other sessions of the user are logged out)."""
+    """Change one's own password; the user's other login sessions are logged out."""
     http = http_of(request)
     user = user_of(request)
     data = validate(_PASSWORD_SCHEMA, await read_json_object(request))
     if await http.auth.async_authenticate(user.username, data["current_password"]) is None:
+        http.async_record_failure(client_ip_of(request),
+                                  f"wrong current password of {user.username!r}")
         raise ApiError("The current password is wrong.", HTTPStatus.FORBIDDEN, "unauthorized")
     try:
         await http.auth.async_update_user(actor_of(request), user.id,
-                                          password=data["new_password"])
+                                          password=data["new_password"],
+                                          keep_token_id=refresh_token_of(request).id)
     except AuthError as err:
         raise ApiError(str(err)) from None
     return message_response("Password changed.")
@@ -247,11 +255,16 @@ def _known_user(request: web.Request) -> str:
 @routes.patch("/api/auth/users/{user_id}")
 @access(Role.ADMIN)
 async def patch_user(request: web.Request) -> web.Response:
-    """Change a user's name, role, active flag, password or language."""
+    """Change a user's name, role, active flag, password or language.
+
+    A new password logs the user out everywhere, except the session making the request.
+    """
     user_id = _known_user(request)
     data = validate(_USER_UPDATE_SCHEMA, await read_json_object(request))
     try:
-        user = await http_of(request).auth.async_update_user(actor_of(request), user_id, **data)
+        user = await http_of(request).auth.async_update_user(
+            actor_of(request), user_id, **data, keep_token_id=refresh_token_of(request).id
+        )
     except AuthError as err:
         raise ApiError(str(err)) from None
     return json_response(user.as_dict())
@@ -296,7 +309,7 @@ async def get_tokens(request: web.Request) -> web.Response:
 @routes.post("/api/auth/tokens")
 async def post_token_create(request: web.Request) -> web.Response:
     """Create a long-lived token for oneself: `{client_name, lifespan (days)}`."""
-    data = validate(TOKEN_CREATE_SCHEMA, await read_json_object(request))
+    data = validate(_TOKEN_CREATE_SCHEMA, await read_json_object(request))
     try:
         token, access_token = await http_of(request).auth.async_create_long_lived_token(
             actor_of(request), user_of(request), data["client_name"], data["lifespan"]

@@ -1,14 +1,28 @@
-"""The OpenAPI 3.1 document served at `/api/openapi.json`, describing the REST API."""
+"""The OpenAPI 3.1 document served at `/api/openapi.json`, describing the REST API.
+
+Paths, methods, path parameters, who may call what and the answers every protected route can
+give (401, 403, 429) come from the route tables and their `@access` markers; summaries are the
+handlers' docstrings. Only what the code cannot tell is written here: query parameters, bodies,
+answer schemas and the errors a handler itself gives.
+"""
 
 from __future__ import annotations
 
-from functools import cache
+import re
+from dataclasses import dataclass, field
 from typing import Any, Final
 
+from aiohttp import hdrs, web
+
+from plantpulse.core.auth.const import Role, TokenType
 from plantpulse.core.const import VERSION
+from plantpulse.core.http.const import MAX_BODY_BYTES
+from plantpulse.core.http.security import is_api_path
+from plantpulse.core.http.view import access_of
+from plantpulse.core.http.webhook import DEFAULT_METHODS as WEBHOOK_METHODS
 
 _JSON: Final = "application/json"
-_ANY: Final[dict[str, Any]] = {}
+_PATH_PARAMETER: Final = re.compile(r"\{(\w+)")
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -19,56 +33,16 @@ def _list_of(schema: dict[str, Any]) -> dict[str, Any]:
     return {"type": "array", "items": schema}
 
 
-def _path_param(name: str, description: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "description": description,
-            "schema": {"type": "string"}}
-
-
-def _query(name: str, description: str, required: bool = False) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": required, "description": description,
-            "schema": {"type": "string"}}
-
-
-def _op(
-    summary: str,
-    role: str | None,
-    answer: dict[str, Any] = _ANY,
-    *,
-    params: tuple[dict[str, Any], ...] = (),
-    body: dict[str, Any] | None = None,
-    status: str = "200",
-    errors: tuple[str, ...] = (),
-) -> dict[str, Any]:
-    """One operation; `role` None means no token is needed."""
-    responses: dict[str, Any] = {
-        status: {"description": "Success", "content": {_JSON: {"schema": answer}}},
-    }
-    for code in errors:
-        responses[code] = {"description": _ERRORS[code],
-                           "content": {_JSON: {"schema": _ref("Message")}}}
-    operation: dict[str, Any] = {"summary": summary, "responses": responses}
-    if role is None:
-        operation["security"] = []
-    else:
-        operation["description"] = f"Needs a token of a user with role {role} or above."
-        responses["401"] = {"description": _ERRORS["401"],
-                            "content": {_JSON: {"schema": _ref("Message")}}}
-        responses["429"] = {"description": _ERRORS["429"],
-                            "content": {_JSON: {"schema": _ref("Message")}}}
-    if params:
-        operation["parameters"] = list(params)
-    if body is not None:
-        operation["requestBody"] = {"required": True, "content": {_JSON: {"schema": body}}}
-    return operation
-
+_OBJECT: Final[dict[str, Any]] = {"type": "object"}
 
 _ERRORS: Final = {
     "400": "Invalid JSON, unknown service or invalid data; the message says which",
     "401": "No valid access token",
-    "403": "The user's role may not do this",
+    "403": "The user may not do this: their role is too low, or it is for admins only",
     "404": "Not found (or the recorder is not set up)",
-    "413": "The request body is larger than 1 MiB",
+    "413": f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB",
     "429": "Address banned after repeated failed logins; see Retry-After",
+    "503": "The hub cannot save the change (disk full or read-only); nothing was changed",
 }
 
 _SCHEMAS: Final = {
@@ -97,136 +71,158 @@ _SCHEMAS: Final = {
         "expires_in": {"type": "integer"}, "refresh_token": {"type": "string"}}},
     "User": {"type": "object", "properties": {
         "id": {"type": "string"}, "username": {"type": "string"}, "name": {"type": "string"},
-        "role": {"enum": ["admin", "operator", "viewer"]}, "is_owner": {"type": "boolean"},
+        "role": {"enum": [str(role) for role in Role]}, "is_owner": {"type": "boolean"},
         "is_admin": {"type": "boolean"}, "is_active": {"type": "boolean"},
         "language": {"type": ["string", "null"]}}},
     "Token": {"type": "object", "properties": {
         "id": {"type": "string"}, "user_id": {"type": "string"},
         "username": {"type": "string"},
-        "type": {"enum": ["normal", "long_lived_access_token"]},
+        "type": {"enum": [str(kind) for kind in TokenType]},
         "client_name": {"type": ["string", "null"]}, "is_current": {"type": "boolean"},
         "created_at": {"type": "string"}, "expires_at": {"type": ["string", "null"]},
         "last_used_at": {"type": ["string", "null"]}}},
 }
 
-_ENTITY_ID: Final = _path_param("entity_id", "An entity id such as sensor.line_power")
-_OBJECT: Final = {"type": "object"}
+_PATH_PARAMETERS: Final = {
+    "entity_id": "An entity id such as sensor.line_power",
+    "domain": "Service domain",
+    "service": "Service name",
+    "event_type": "Event type",
+    "start": "ISO 8601 start; no offset means UTC",
+    "user_id": "User id",
+    "token_id": "Token id",
+    "webhook_id": "The webhook's id",
+}
 
 
-def _paths() -> dict[str, Any]:
-    history_params = (
-        _query("filter_entity_id", "Comma-separated entity ids (default: all recorded)"),
-        _query("end_time", "ISO 8601 end (default: now); no offset means UTC"),
-        _query("minimal_response", "Flag: later states only carry state and last_changed"),
-        _query("no_attributes", "Flag: leave attributes out"),
-        _query("significant_changes_only", "0 to include attribute-only changes (default 1)"),
-    )
-    history = _op("History: one list of states per entity, starting with the state at the "
-                  "start time", "viewer", _list_of(_list_of(_ref("State"))),
-                  params=history_params, errors=("400", "404"))
-    history_at = _op("History from a start time", "viewer", _list_of(_list_of(_ref("State"))),
-                     params=(_path_param("start", "ISO 8601 start; no offset means UTC"),
-                             *history_params), errors=("400", "404"))
-    return {
-        "/api/": {"get": _op("Check that the API runs", "viewer", _ref("Message"))},
-        "/api/config": {"get": _op("Site settings, version, components, state", "viewer",
-                                   _OBJECT)},
-        "/api/config/issues": {"get": _op("Configuration problems with file and line",
-                                          "viewer", _list_of(_OBJECT))},
-        "/api/notifications": {"get": _op("Persistent notifications", "viewer",
-                                          _list_of(_OBJECT))},
-        "/api/openapi.json": {"get": _op("This document", "viewer", _OBJECT)},
-        "/api/states": {"get": _op("All current states", "viewer", _list_of(_ref("State")))},
-        "/api/states/{entity_id}": {
-            "get": _op("One entity's state", "viewer", _ref("State"), params=(_ENTITY_ID,),
-                       errors=("404",)),
-            "post": _op("Set a state (201 when new, 200 when updated)", "admin", _ref("State"),
-                        params=(_ENTITY_ID,), body=_ref("StateWrite"),
-                        errors=("400", "403", "413")),
-            "delete": _op("Remove a state", "admin", _ref("Message"), params=(_ENTITY_ID,),
-                          errors=("403", "404")),
-        },
-        "/api/services": {"get": _op("Services by domain", "viewer", _list_of(_OBJECT))},
-        "/api/services/{domain}/{service}": {"post": _op(
-            "Call a service with the body as its data; answers the states it changed, or with "
-            "?return_response {changed_states, service_response}", "operator",
-            _list_of(_ref("State")),
-            params=(_path_param("domain", "Service domain"),
-                    _path_param("service", "Service name"),
-                    _query("return_response", "Flag: include the service's response")),
-            body=_OBJECT, errors=("400", "403", "413"))},
-        "/api/events": {"get": _op("Event types with listener counts", "viewer",
-                                   _list_of(_OBJECT))},
-        "/api/events/{event_type}": {"post": _op(
-            "Fire an event with the body as its data", "operator", _ref("Message"),
-            params=(_path_param("event_type", "Event type"),), body=_OBJECT,
-            errors=("400", "403"))},
-        "/api/history/period": {"get": history},
-        "/api/history/period/{start}": {"get": history_at},
-        "/api/statistics": {"get": _op(
-            "Statistics rows per statistic id", "viewer",
-            {"type": "object", "additionalProperties": _list_of(_ref("StatisticsRow"))},
-            params=(_query("statistic_id", "Comma-separated statistic (entity) ids", True),
-                    _query("period", "5minute, hour (default), day or month"),
-                    _query("start", "ISO 8601 start (default: one day ago)"),
-                    _query("end", "ISO 8601 end (default: now)"),
-                    _query("types", "Comma-separated columns: mean,min,max,sum,state,change")),
-            errors=("400", "404"))},
-        "/api/webhook/{webhook_id}": {"post": _op(
-            "Trigger a webhook; no token, the id is the secret. Unknown ids also answer 200",
-            None, params=(_path_param("webhook_id", "The webhook's id"),))},
-        "/api/websocket": {"get": _op(
-            "WebSocket API (auth_required, auth, then commands), as Home Assistant's", None)},
-        "/auth/token": {"post": _op(
-            "Log in (grant_type=password with username, password, client_id) or refresh "
-            "(grant_type=refresh_token with refresh_token); form or JSON", None,
-            _ref("Tokens"), body=_OBJECT, errors=("400",))},
-        "/auth/revoke": {"post": _op("Log out: revoke the refresh token given as `token`",
-                                     None, body=_OBJECT)},
-        "/auth/onboarding": {
-            "get": _op("Whether the owner account exists", None,
-                       {"type": "object", "properties": {"done": {"type": "boolean"}}}),
-            "post": _op("Create the owner with the printed one-time code: {code, username, "
-                        "password, name, language}", None, _ref("Tokens"), body=_OBJECT,
-                        errors=("400", "403")),
-        },
-        "/api/auth/current_user": {"get": _op("The logged-in user", "viewer", _ref("User"))},
-        "/api/auth/password": {"post": _op(
-            "Change one's password: {current_password, new_password}", "viewer",
-            _ref("Message"), body=_OBJECT, errors=("400", "403"))},
-        "/api/auth/users": {
-            "get": _op("All users", "admin", _list_of(_ref("User")), errors=("403",)),
-            "post": _op("Add a user: {username, password, role, name, language}", "admin",
-                        _ref("User"), body=_OBJECT, status="201", errors=("400", "403")),
-        },
-        "/api/auth/users/{user_id}": {
-            "patch": _op("Change name, role, is_active, password or language", "admin",
-                         _ref("User"), params=(_path_param("user_id", "User id"),),
-                         body=_OBJECT, errors=("400", "403", "404")),
-            "delete": _op("Delete a user and their tokens", "admin", _ref("Message"),
-                          params=(_path_param("user_id", "User id"),),
-                          errors=("400", "403", "404")),
-        },
-        "/api/auth/tokens": {
-            "get": _op("Sessions and long-lived tokens (an admin sees all)", "viewer",
-                       _list_of(_ref("Token"))),
-            "post": _op("Create a long-lived token for oneself: {client_name, lifespan "
-                        "(days)}; the answer's access_token is shown only once", "viewer",
-                        _ref("Token"), body=_OBJECT, status="201", errors=("400",)),
-        },
-        "/api/auth/tokens/{token_id}": {"delete": _op(
-            "Revoke a token (an admin any, others their own)", "viewer", _ref("Message"),
-            params=(_path_param("token_id", "Token id"),), errors=("404",))},
-        "/api/audit": {"get": _op(
-            "Latest audit records: time, user, action, target, ip", "admin",
-            _list_of(_OBJECT), params=(_query("limit", "How many (default 100, max 1000)"),),
-            errors=("403",))},
+@dataclass(frozen=True, slots=True)
+class Doc:
+    """What the code cannot tell about an operation."""
+
+    answer: dict[str, Any] = field(default_factory=dict)
+    query: tuple[tuple[str, str], ...] = ()
+    required_query: frozenset[str] = frozenset()
+    body: dict[str, Any] | None = None
+    status: str = "200"
+    errors: tuple[str, ...] = ()
+
+
+_HISTORY: Final = Doc(
+    _list_of(_list_of(_ref("State"))),
+    query=(
+        ("filter_entity_id", "Comma-separated entity ids (default: all recorded)"),
+        ("end_time", "ISO 8601 end (default: now); no offset means UTC"),
+        ("minimal_response", "Flag: later states only carry state and last_changed"),
+        ("no_attributes", "Flag: leave attributes out"),
+        ("significant_changes_only", "0 to include attribute-only changes (default 1)"),
+    ),
+    errors=("400", "404"),
+)
+
+_DOCS: Final[dict[tuple[str, str], Doc]] = {
+    ("GET", "/api/"): Doc(_ref("Message")),
+    ("GET", "/api/config"): Doc(_OBJECT),
+    ("GET", "/api/config/issues"): Doc(_list_of(_OBJECT)),
+    ("GET", "/api/notifications"): Doc(_list_of(_OBJECT)),
+    ("GET", "/api/openapi.json"): Doc(_OBJECT),
+    ("GET", "/api/states"): Doc(_list_of(_ref("State"))),
+    ("GET", "/api/states/{entity_id}"): Doc(_ref("State"), errors=("404",)),
+    ("POST", "/api/states/{entity_id}"): Doc(_ref("State"), body=_ref("StateWrite"),
+                                             errors=("400", "413")),
+    ("DELETE", "/api/states/{entity_id}"): Doc(_ref("Message"), errors=("404",)),
+    ("GET", "/api/services"): Doc(_list_of(_OBJECT)),
+    ("POST", "/api/services/{domain}/{service}"): Doc(
+        _list_of(_ref("State")),
+        query=(("return_response", "Flag: answer {changed_states, service_response}"),),
+        body=_OBJECT, errors=("400", "413"),
+    ),
+    ("GET", "/api/events"): Doc(_list_of(_OBJECT)),
+    ("POST", "/api/events/{event_type}"): Doc(_ref("Message"), body=_OBJECT, errors=("400",)),
+    ("GET", "/api/history/period"): _HISTORY,
+    ("GET", "/api/history/period/{start}"): _HISTORY,
+    ("GET", "/api/statistics"): Doc(
+        {"type": "object", "additionalProperties": _list_of(_ref("StatisticsRow"))},
+        query=(
+            ("statistic_id", "Comma-separated statistic (entity) ids"),
+            ("period", "5minute, hour (default), day or month"),
+            ("start", "ISO 8601 start (default: one day ago)"),
+            ("end", "ISO 8601 end (default: now)"),
+            ("types", "Comma-separated columns: mean,min,max,sum,state,change"),
+        ),
+        required_query=frozenset({"statistic_id"}), errors=("400", "404"),
+    ),
+    ("POST", "/auth/token"): Doc(_ref("Tokens"), body=_OBJECT, errors=("400",)),
+    ("POST", "/auth/revoke"): Doc(body=_OBJECT),
+    ("GET", "/auth/onboarding"): Doc(
+        {"type": "object", "properties": {"done": {"type": "boolean"}}}),
+    ("POST", "/auth/onboarding"): Doc(_ref("Tokens"), body=_OBJECT, errors=("400", "403")),
+    ("GET", "/api/auth/current_user"): Doc(_ref("User")),
+    ("POST", "/api/auth/password"): Doc(_ref("Message"), body=_OBJECT,
+                                        errors=("400", "403", "503")),
+    ("GET", "/api/auth/users"): Doc(_list_of(_ref("User"))),
+    ("POST", "/api/auth/users"): Doc(_ref("User"), body=_OBJECT, status="201",
+                                     errors=("400", "503")),
+    ("PATCH", "/api/auth/users/{user_id}"): Doc(_ref("User"), body=_OBJECT,
+                                                errors=("400", "404", "503")),
+    ("DELETE", "/api/auth/users/{user_id}"): Doc(_ref("Message"), errors=("400", "404", "503")),
+    ("GET", "/api/auth/tokens"): Doc(_list_of(_ref("Token"))),
+    ("POST", "/api/auth/tokens"): Doc(_ref("Token"), body=_OBJECT, status="201",
+                                      errors=("400", "503")),
+    ("DELETE", "/api/auth/tokens/{token_id}"): Doc(_ref("Message"), errors=("404", "503")),
+    ("GET", "/api/audit"): Doc(_list_of(_OBJECT),
+                               query=(("limit", "How many (default 100, max 1000)"),)),
+}
+
+
+def _error(code: str) -> dict[str, Any]:
+    return {"description": _ERRORS[code], "content": {_JSON: {"schema": _ref("Message")}}}
+
+
+def _operation(handler: Any, method: str, path: str) -> dict[str, Any]:
+    level = access_of(handler)
+    doc = _DOCS.get((method, path), Doc())
+    summary = " ".join((handler.__doc__ or "").strip().split("\n\n")[0].split())
+    responses: dict[str, Any] = {
+        doc.status: {"description": "Success", "content": {_JSON: {"schema": doc.answer}}},
     }
+    errors = set(doc.errors)
+    operation: dict[str, Any] = {"summary": summary, "responses": responses}
+    if isinstance(level, Role):
+        operation["description"] = f"Needs a token of a user with role {level} or above."
+        operation["x-plantpulse-role"] = str(level)
+        errors |= {"401", "429"} | ({"403"} if level is not Role.VIEWER else set())
+    else:
+        operation["security"] = []
+    for code in sorted(errors):
+        responses[code] = _error(code)
+    parameters = [
+        {"name": name, "in": "path", "required": True,
+         "description": _PATH_PARAMETERS[name], "schema": {"type": "string"}}
+        for name in _PATH_PARAMETER.findall(path)
+    ]
+    parameters.extend(
+        {"name": name, "in": "query", "required": name in doc.required_query,
+         "description": description, "schema": {"type": "string"}}
+        for name, description in doc.query
+    )
+    if parameters:
+        operation["parameters"] = parameters
+    if doc.body is not None:
+        operation["requestBody"] = {"required": True, "content": {_JSON: {"schema": doc.body}}}
+    return operation
 
 
-@cache
-def openapi_document() -> dict[str, Any]:
-    """The document (built once)."""
+def openapi_document(app: web.Application) -> dict[str, Any]:
+    """The document for every API route of `app`."""
+    paths: dict[str, dict[str, Any]] = {}
+    for route in app.router.routes():
+        path = route.resource.canonical if route.resource is not None else ""
+        if not is_api_path(path) or route.method == hdrs.METH_HEAD:
+            continue
+        # A route taking any method is a webhook: documented with the methods webhooks take.
+        methods = WEBHOOK_METHODS if route.method == hdrs.METH_ANY else (route.method,)
+        for method in methods:
+            paths.setdefault(path, {})[method.lower()] = _operation(route.handler, method, path)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -241,5 +237,5 @@ def openapi_document() -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{"bearer": []}],
-        "paths": _paths(),
+        "paths": paths,
     }

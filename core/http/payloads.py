@@ -9,7 +9,8 @@ from plantpulse.core.const import VERSION
 if TYPE_CHECKING:
     from plantpulse.core.hub import Hub
 
-UNIT_SYSTEMS: Final = {
+# The units of each unit system `site.UNIT_SYSTEMS` names, in Home Assistant's shape.
+UNITS: Final[dict[str, dict[str, str]]] = {
     "metric": {
         "length": "km", "accumulated_precipitation": "mm", "mass": "g", "pressure": "Pa",
         "temperature": "°C", "volume": "L", "wind_speed": "m/s",
@@ -32,7 +33,7 @@ def config_payload(hub: Hub) -> dict[str, Any]:
         "currency": site.currency,
         "country": site.country,
         "language": site.language,
-        "unit_system": {"name": site.unit_system, **UNIT_SYSTEMS[site.unit_system]},
+        "unit_system": {"name": site.unit_system, **UNITS[site.unit_system]},
         "version": VERSION,
         "components": sorted(hub.components),
         "state": str(hub.state),

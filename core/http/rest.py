@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from plantpulse.core import dt
 from plantpulse.core.auth.const import Role
-from plantpulse.core.const import (
-    EVENT_CALL_SERVICE,
-    EVENT_STATE_BACKFILLED,
-    EVENT_STATE_CHANGED,
-    EventOrigin,
-)
+from plantpulse.core.const import EVENT_STATE_CHANGED, EventOrigin
 from plantpulse.core.events import Context, Event
 from plantpulse.core.exceptions import (
     PlantPulseError,
@@ -26,6 +21,7 @@ from plantpulse.core.http import queries
 from plantpulse.core.http.const import SERVICE_WAIT_SECONDS
 from plantpulse.core.http.openapi import openapi_document
 from plantpulse.core.http.payloads import config_payload
+from plantpulse.core.http.policy import check_fire_event, check_service_call
 from plantpulse.core.http.view import (
     ApiError,
     access,
@@ -35,20 +31,16 @@ from plantpulse.core.http.view import (
     message_response,
     read_json,
     read_json_object,
+    user_of,
 )
 
 if TYPE_CHECKING:
+    from plantpulse.core.auth.models import User
     from plantpulse.core.hub import Hub
     from plantpulse.core.services import ServiceResponse
     from plantpulse.core.states import State
 
 routes = web.RouteTableDef()
-
-# Events whose data listeners expect to hold hub objects, or that drive the hub's lifecycle.
-RESERVED_EVENTS: Final = frozenset(
-    {EVENT_STATE_CHANGED, EVENT_STATE_BACKFILLED, EVENT_CALL_SERVICE}
-)
-RESERVED_EVENT_PREFIX: Final = "plantpulse_"
 
 
 @routes.get("/api/")
@@ -76,9 +68,9 @@ async def get_notifications(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/openapi.json")
-async def get_openapi(_request: web.Request) -> web.Response:
+async def get_openapi(request: web.Request) -> web.Response:
     """An OpenAPI 3.1 description of this REST API."""
-    return json_response(openapi_document())
+    return json_response(openapi_document(request.app))
 
 
 # States ---------------------------------------------------------------------------------
@@ -153,10 +145,12 @@ async def get_services(request: web.Request) -> web.Response:
 
 
 async def _call_keeping_user_errors(
-    hub: Hub, domain: str, service: str, data: dict[str, Any], context: Context,
+    hub: Hub, user: User, domain: str, service: str, data: dict[str, Any], context: Context,
     return_response: bool,
 ) -> ServiceResponse | PlantPulseError:
     try:
+        # Checked in the same step as the call looks the service up, so they cannot disagree.
+        check_service_call(hub, user, domain, service)
         return await hub.services.async_call(
             domain, service, data, context=context, return_response=return_response
         )
@@ -171,7 +165,7 @@ async def post_service(request: web.Request) -> web.Response:
 
     With `?return_response` the answer is `{"changed_states", "service_response"}`. A call
     without a response that takes longer than 10 s is answered with the changes so far and
-    goes on running, as in Home Assistant.
+    goes on running, as in Home Assistant. Admin-only services answer 403 to other users.
     """
     hub = hub_of(request)
     domain, service = request.match_info["domain"], request.match_info["service"]
@@ -187,8 +181,8 @@ async def post_service(request: web.Request) -> web.Response:
     stop_collecting = hub.bus.async_listen(EVENT_STATE_CHANGED, collect)
     try:
         task = hub.async_create_task(
-            _call_keeping_user_errors(hub, domain, service, data, context_of(request),
-                                      return_response),
+            _call_keeping_user_errors(hub, user_of(request), domain, service, data,
+                                      context_of(request), return_response),
             f"REST call of {domain}.{service}",
         )
         if return_response:
@@ -203,7 +197,7 @@ async def post_service(request: web.Request) -> web.Response:
     if isinstance(outcome, ServiceNotFound):
         raise ApiError(f"Service {domain}.{service} not found.")
     if isinstance(outcome, Unauthorized):
-        raise ApiError(str(outcome) or "Unauthorized.", HTTPStatus.FORBIDDEN, "unauthorized")
+        raise outcome
     if isinstance(outcome, PlantPulseError):
         raise ApiError(str(outcome))
     states = list(changed.values())
@@ -230,9 +224,7 @@ async def get_events(request: web.Request) -> web.Response:
 async def post_event(request: web.Request) -> web.Response:
     """Fire an event with the body as its data."""
     event_type = request.match_info["event_type"]
-    if event_type in RESERVED_EVENTS or event_type.startswith(RESERVED_EVENT_PREFIX):
-        raise ApiError(f"Event type {event_type} is fired only by the hub itself.",
-                       HTTPStatus.FORBIDDEN, "unauthorized")
+    check_fire_event(event_type)
     data = await read_json(request)
     if data is not None and not isinstance(data, dict):
         raise ApiError("Event data should be a JSON object")

@@ -14,7 +14,7 @@ from aiohttp import hdrs, web
 
 from plantpulse.core.auth.const import Role
 from plantpulse.core.auth.models import TokenProblem
-from plantpulse.core.exceptions import StorageError
+from plantpulse.core.exceptions import StorageError, Unauthorized
 from plantpulse.core.http.const import MAX_BODY_BYTES
 from plantpulse.core.http.view import (
     KEY_CLIENT_IP,
@@ -65,6 +65,8 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return await handler(request)
     except ApiError as err:
         return message_response(err.message, err.status)
+    except Unauthorized as err:
+        return message_response(str(err), HTTPStatus.FORBIDDEN)
     except StorageError as err:
         _LOGGER.error("%s", err)
         return message_response(str(err), HTTPStatus.SERVICE_UNAVAILABLE)
@@ -162,7 +164,7 @@ async def security_middleware(request: web.Request, handler: Handler) -> web.Str
     token, user, problem = http.auth.async_check_access_token(value.strip())
     if problem is not None or user is None:
         if problem is None or problem.counts_as_attack:
-            http.record_failure(ip, "invalid access token")
+            http.async_record_failure(ip, "invalid access token")
         return message_response(
             _TOKEN_MESSAGES.get(problem, "Invalid access token."),
             HTTPStatus.UNAUTHORIZED, {hdrs.WWW_AUTHENTICATE: 'Bearer error="invalid_token"'},

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import socket
+from datetime import timedelta, tzinfo
 from ipaddress import ip_network
 from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import hdrs, web
 
+from plantpulse.core import dt
 from plantpulse.core.auth.onboarding import Onboarding
 from plantpulse.core.auth.throttle import LoginThrottle
 from plantpulse.core.http import auth_views, rest, static, webhook
@@ -42,6 +44,9 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 _ALL_INTERFACES: Final = (None, "", "0.0.0.0", "::")
+BAN_NOTIFICATION_ID: Final = "http_ip_bans"
+# Banned addresses named in the notification (the latest first); the rest are counted.
+MAX_BANS_LISTED: Final = 20
 _SECURITY_HEADERS: Final = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "SAMEORIGIN",
@@ -67,8 +72,8 @@ class HubHTTP:
                             "X-Forwarded-For is ignored; list your reverse proxy's address")
         self.throttle = LoginThrottle(
             config[CONF_LOGIN_ATTEMPTS_THRESHOLD],
-            config[CONF_LOGIN_ATTEMPTS_WINDOW] * 60,
-            config[CONF_IP_BAN_MINUTES] * 60,
+            timedelta(minutes=config[CONF_LOGIN_ATTEMPTS_WINDOW]).total_seconds(),
+            timedelta(minutes=config[CONF_IP_BAN_MINUTES]).total_seconds(),
         ) if config[CONF_IP_BAN_ENABLED] else None
         self.websockets: set[ActiveConnection] = set()
         middlewares = [errors_middleware, security_middleware]
@@ -90,18 +95,17 @@ class HubHTTP:
         """Seconds `ip` stays banned (0 when it is not)."""
         return self.throttle.retry_after(ip) if self.throttle else 0.0
 
-    def record_failure(self, ip: str, what: str) -> None:
+    def async_record_failure(self, ip: str, what: str) -> None:
         """Count a failed login or a forged token from `ip`; tell the admins when it is banned."""
         _LOGGER.warning("Login attempt failed from %s: %s", ip, what)
         if self.throttle is None or not self.throttle.record_failure(ip):
             return
         self.hub.notifications.async_create(
-            f"{ip} was banned for {self.throttle.ban / 60:g} minutes after "
-            f"{self.throttle.threshold} failed logins or invalid tokens (last: {what}).",
-            title="Login attempts failed", notification_id=f"http_ip_ban_{ip}",
+            ban_message(self.throttle, self.hub.site.tz, ip, what),
+            title="Addresses banned after failed logins", notification_id=BAN_NOTIFICATION_ID,
         )
 
-    def record_success(self, ip: str) -> None:
+    def async_record_success(self, ip: str) -> None:
         """Forget the failures of an address that logged in."""
         if self.throttle is not None:
             self.throttle.record_success(ip)
@@ -154,6 +158,24 @@ class HubHTTP:
         # noise around it, and it is shown once rather than twice.
         print(text, flush=True)
         _LOGGER.info("No users yet: the one-time onboarding link is printed on standard output")
+
+
+def ban_message(throttle: LoginThrottle, tz: tzinfo, ip: str, what: str) -> str:
+    """The one notification about bans: every address banned now, and why the latest was."""
+    banned = throttle.banned()
+    now = dt.utcnow().astimezone(tz)
+    shown = [
+        f"{address} until {(now + timedelta(seconds=left)).strftime('%H:%M')}"
+        for address, left in reversed(list(banned.items())[-MAX_BANS_LISTED:])
+    ]
+    if len(banned) > MAX_BANS_LISTED:
+        shown.append(f"and {len(banned) - MAX_BANS_LISTED} more")
+    return (
+        f"{len(banned)} address{'es' if len(banned) != 1 else ''} banned for "
+        f"{throttle.ban / 60:g} minutes after {throttle.threshold} failed logins or invalid "
+        f"tokens: {', '.join(shown)}. Latest: {ip} ({what}). If an address is one of your own "
+        "devices, check the password or token it uses; bans end by themselves."
+    )
 
 
 def reachable_urls(hosts: list[str | None], port: int, lan: list[str]) -> list[str]:

@@ -13,7 +13,7 @@ from aiohttp import web
 from plantpulse.core.auth.audit import Actor
 from plantpulse.core.auth.const import Role
 from plantpulse.core.events import Context
-from plantpulse.core.http.encoding import json_dumps
+from plantpulse.core.jsonenc import json_dumps
 
 if TYPE_CHECKING:
     from plantpulse.core.auth.models import RefreshToken, User

@@ -77,7 +77,10 @@ def async_unregister_webhook(hub: Hub, webhook_id: str) -> None:
 @routes.route("*", "/api/webhook/{webhook_id}")
 @access(Open.PUBLIC)
 async def handle_webhook(request: web.Request) -> web.StreamResponse:
-    """Run the webhook's handler; see the module docstring for what unknown ids get."""
+    """Trigger a webhook: no token, its unguessable id is the secret.
+
+    Unknown ids, methods the webhook does not take and handler errors all answer an empty 200.
+    """
     hub = hub_of(request)
     webhook_id = request.match_info["webhook_id"]
     hook: Webhook | None = hub.data.get(_DATA_KEY, {}).get(webhook_id)

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Final
 
 import voluptuous as vol
 
 from plantpulse.core.auth.audit import Actor
-from plantpulse.core.auth.const import LONG_LIVED_DEFAULT_DAYS, Role
+from plantpulse.core.auth.const import Role
 from plantpulse.core.auth.models import AuthError
 from plantpulse.core.config import validation as cv
 from plantpulse.core.const import EVENT_STATE_CHANGED, MATCH_ALL, EventOrigin
 from plantpulse.core.events import Context, Event
 from plantpulse.core.http import queries
-from plantpulse.core.http.auth_views import token_list
-from plantpulse.core.http.encoding import json_dumps
+from plantpulse.core.http.auth_views import TOKEN_CREATE_FIELDS, token_list
 from plantpulse.core.http.payloads import (
     area_list,
     config_payload,
@@ -23,7 +23,7 @@ from plantpulse.core.http.payloads import (
     entity_list,
     services_by_domain,
 )
-from plantpulse.core.http.rest import RESERVED_EVENT_PREFIX, RESERVED_EVENTS
+from plantpulse.core.http.policy import check_fire_event, check_service_call, check_subscribe
 from plantpulse.core.http.view import ApiError
 from plantpulse.core.http.websocket.compressed import (
     compressed_history_row,
@@ -32,19 +32,30 @@ from plantpulse.core.http.websocket.compressed import (
     timestamp_row,
 )
 from plantpulse.core.http.websocket.registry import async_register_command
+from plantpulse.core.jsonenc import json_dumps
 from plantpulse.core.tracking import async_track_state_change_event
 
 if TYPE_CHECKING:
     from plantpulse.core.http.websocket.connection import ActiveConnection
     from plantpulse.core.hub import Hub
 
+_LOGGER = logging.getLogger(__name__)
+
 _TARGET_KEYS: Final = ("entity_id", "device_id", "area_id")
 
 
 @lru_cache(maxsize=256)
-def _event_json(event: Event) -> str:
-    """An event serialised once, however many connections subscribe to it."""
-    return json_dumps(event.as_dict())
+def _event_json(event: Event) -> str | None:
+    """An event serialised once, however many connections subscribe to it.
+
+    None (logged once) when its data cannot be sent as JSON: an integration put an object or
+    a NaN into it. Subscribers then miss that event rather than their connection.
+    """
+    try:
+        return json_dumps(event.as_dict())
+    except (TypeError, ValueError) as err:
+        _LOGGER.warning("Event %s not sent to WebSocket subscribers: %s", event.event_type, err)
+        return None
 
 
 def _actor(connection: ActiveConnection) -> Actor:
@@ -103,15 +114,19 @@ def supported_features(connection: ActiveConnection, msg_id: int, _data: dict[st
 
 
 def subscribe_events(connection: ActiveConnection, msg_id: int, data: dict[str, Any]) -> None:
-    """Forward events (of one type, or all) until `unsubscribe_events`."""
+    """Forward events (of one type, or all) until `unsubscribe_events`.
+
+    Non-admins may subscribe only to the events in `policy.SUBSCRIBABLE_BY_ALL`.
+    """
+    event_type = data.get("event_type") or MATCH_ALL
+    check_subscribe(connection.current_user, event_type)
     prefix = f'{{"id":{msg_id},"type":"event","event":'
 
     def forward(event: Event) -> None:
-        connection.send_message(f"{prefix}{_event_json(event)}}}")
+        if (text := _event_json(event)) is not None:
+            connection.send_message(f"{prefix}{text}}}")
 
-    connection.subscriptions[msg_id] = connection.hub.bus.async_listen(
-        data.get("event_type") or MATCH_ALL, forward
-    )
+    connection.subscriptions[msg_id] = connection.hub.bus.async_listen(event_type, forward)
     connection.send_result(msg_id)
 
 
@@ -155,12 +170,17 @@ def unsubscribe_events(connection: ActiveConnection, msg_id: int, data: dict[str
 
 
 async def call_service(connection: ActiveConnection, msg_id: int, data: dict[str, Any]) -> None:
-    """Call a service; `target` keys join the service data. Result `{context, response}`."""
+    """Call a service; `target` keys join the service data. Result `{context, response}`.
+
+    Admin-only services answer `unauthorized` to other users.
+    """
     service_data = dict(data.get("service_data") or {})
     for key in _TARGET_KEYS:
         if key in (data.get("target") or {}):
             service_data[key] = data["target"][key]
     context = _context(connection)
+    # Checked in the same step as the call looks the service up, so they cannot disagree.
+    check_service_call(connection.hub, connection.current_user, data["domain"], data["service"])
     response = await connection.hub.services.async_call(
         data["domain"], data["service"], service_data, context=context,
         return_response=data["return_response"],
@@ -171,9 +191,7 @@ async def call_service(connection: ActiveConnection, msg_id: int, data: dict[str
 def fire_event(connection: ActiveConnection, msg_id: int, data: dict[str, Any]) -> None:
     """Fire an event (not one of the hub's own)."""
     event_type = data["event_type"]
-    if event_type in RESERVED_EVENTS or event_type.startswith(RESERVED_EVENT_PREFIX):
-        raise ApiError(f"Event type {event_type} is fired only by the hub itself.",
-                       code="unauthorized")
+    check_fire_event(event_type)
     context = _context(connection)
     connection.hub.bus.async_fire(event_type, data.get("event_data"), EventOrigin.REMOTE,
                                   context)
@@ -270,14 +288,17 @@ def refresh_tokens(connection: ActiveConnection, msg_id: int, _data: dict[str, A
 async def delete_refresh_token(
     connection: ActiveConnection, msg_id: int, data: dict[str, Any]
 ) -> None:
-    """Revoke a token (an admin any, others their own)."""
+    """Revoke a token (an admin any, others their own); the result comes once it is saved.
+
+    Revoking the token this connection logged in with closes the connection instead.
+    """
     auth = connection.http.auth
     user = connection.current_user
     token = auth.data.refresh_tokens.get(data["refresh_token_id"])
     if token is None or not (user.is_admin or token.user_id == user.id):
         raise ApiError("Token not found.", code="not_found")
-    connection.send_result(msg_id)
     await auth.async_revoke(_actor(connection), token.id)
+    connection.send_result(msg_id)
 
 
 _TIME: Final = cv.string
@@ -334,12 +355,7 @@ def async_register_builtin_commands(hub: Hub) -> None:
     register(hub, "recorder/statistics_during_period", statistics_during_period,
              _STATISTICS_FIELDS)
     register(hub, "auth/current_user", current_user)
-    register(hub, "auth/long_lived_access_token", long_lived_access_token, {
-        vol.Required("client_name"): vol.All(cv.string, vol.Strip, vol.Length(min=1, max=100)),
-        vol.Optional("lifespan", default=LONG_LIVED_DEFAULT_DAYS): vol.All(
-            vol.Coerce(int), vol.Range(min=1, max=36500)
-        ),
-    })
+    register(hub, "auth/long_lived_access_token", long_lived_access_token, TOKEN_CREATE_FIELDS)
     register(hub, "auth/refresh_tokens", refresh_tokens)
     register(hub, "auth/delete_refresh_token", delete_refresh_token,
              {vol.Required("refresh_token_id"): cv.string})

@@ -23,9 +23,9 @@ from plantpulse.core.exceptions import (
     Unauthorized,
 )
 from plantpulse.core.http.const import MAX_BODY_BYTES
-from plantpulse.core.http.encoding import json_dumps
 from plantpulse.core.http.view import ApiError, Open, access, client_ip_of, http_of
 from plantpulse.core.http.websocket.registry import Command, commands_of
+from plantpulse.core.jsonenc import json_dumps
 
 if TYPE_CHECKING:
     from plantpulse.core.auth.models import User
@@ -142,8 +142,7 @@ class ActiveConnection:
             return
         self._closing = True
         self._wakeup.set()
-        self.hub.loop.create_task(self.ws.close(code=code, message=message),
-                                  name="websocket close")
+        self.hub.async_create_task(self.ws.close(code=code, message=message), "websocket close")
 
     async def _async_flush_and_close(self) -> None:
         self._closing = True
@@ -181,7 +180,7 @@ class ActiveConnection:
         token, user, problem = self.http.auth.async_check_access_token(data["access_token"])
         if problem is not None or user is None or token is None:
             if problem is None or problem.counts_as_attack:
-                self.http.record_failure(self.ip, "invalid access token on the WebSocket")
+                self.http.async_record_failure(self.ip, "invalid access token on the WebSocket")
             self.send_message({
                 "type": "auth_invalid",
                 "message": _AUTH_MESSAGES.get(problem, "Invalid access token."),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 from plantpulse.core.auth.const import Role, TokenType
 from plantpulse.core.auth.models import AuthData, TokenProblem, sign_access_token
@@ -53,6 +54,10 @@ def test_access_token_verifies_without_storage_and_dies_with_its_refresh_token()
     assert data.check_access_token(forged, now)[2] is TokenProblem.BAD_SIGNATURE
     assert data.check_access_token(value, now + 1801)[2] is TokenProblem.EXPIRED
     assert data.check_access_token("garbage", now)[2] is TokenProblem.MALFORMED
+    # Characters Python calls digits but int() refuses are malformed too, not a crash.
+    for expiry_text in ("²³", "١٢٣", "12٣"):
+        assert data.check_access_token(f"{token_id}.{expiry_text}.{signature}", now)[2] \
+            is TokenProblem.MALFORMED
     assert data.check_access_token(f"nope.{expiry}.{signature}", now)[2] is TokenProblem.UNKNOWN
 
     user.is_active = False
@@ -71,7 +76,8 @@ def test_long_lived_token_has_no_refresh_secret_and_expires_at_its_lifespan() ->
     value = data.long_lived_access_token(token)
     now = time.time()
     assert data.check_access_token(value, now)[1] is user
-    assert data.check_access_token(value, now + 11 * 86400)[2] is TokenProblem.EXPIRED
+    later = now + timedelta(days=11).total_seconds()
+    assert data.check_access_token(value, later)[2] is TokenProblem.EXPIRED
 
 
 def test_only_forged_or_unknown_tokens_count_as_attacks() -> None:

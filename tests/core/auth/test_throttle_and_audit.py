@@ -6,6 +6,7 @@ import json
 import time
 from pathlib import Path
 
+from plantpulse.core.auth import throttle as throttle_module
 from plantpulse.core.auth.audit import Actor, AuditLog, audit_entry
 from plantpulse.core.auth.const import (
     DEFAULT_IP_BAN_MINUTES,
@@ -46,6 +47,27 @@ def test_a_successful_login_forgets_earlier_failures() -> None:
     throttle.record_failure("10.0.0.9")
     throttle.record_success("10.0.0.9")
     assert not throttle.record_failure("10.0.0.9")
+
+
+def test_ended_bans_are_forgotten_when_others_are_banned() -> None:
+    throttle = LoginThrottle(threshold=1, window=60, ban=0.1)
+    for index in range(50):
+        assert throttle.record_failure(f"10.0.1.{index}")
+    time.sleep(0.15)
+    # None of the 50 comes back, yet their bans do not stay in memory.
+    assert throttle.record_failure("10.0.2.1")
+    assert list(throttle.banned()) == ["10.0.2.1"]
+    assert 0 < throttle.banned()["10.0.2.1"] <= 0.1
+
+
+def test_banned_addresses_are_capped_lifting_the_oldest_bans(monkeypatch) -> None:
+    monkeypatch.setattr(throttle_module, "MAX_TRACKED", 3)
+    throttle = LoginThrottle(threshold=1, window=60, ban=60)
+    for index in range(5):
+        throttle.record_failure(f"10.0.0.{index}")
+    assert list(throttle.banned()) == ["10.0.0.2", "10.0.0.3", "10.0.0.4"]
+    assert throttle.retry_after("10.0.0.0") == 0
+    assert throttle.retry_after("10.0.0.4") > 59
 
 
 def test_audit_log_appends_json_lines_and_reads_the_latest(tmp_path: Path) -> None:

@@ -6,10 +6,12 @@ import asyncio
 import io
 import re
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from plantpulse.core.auth.audit import Actor
 from plantpulse.core.auth.cli import user_add
 from plantpulse.core.auth.const import Role
 from plantpulse.core.auth.models import sign_access_token
@@ -74,7 +76,7 @@ async def test_expired_and_forged_tokens(api: Api) -> None:
     status, body = await api.request("GET", "/api/", expired)
     assert status == 401 and "expired" in body["message"]
     token_id, expiry, signature = tokens["access_token"].split(".")
-    forged = f"{token_id}.{int(expiry) + 86400}.{signature}"
+    forged = f"{token_id}.{int(expiry) + 3600}.{signature}"
     assert await api.request("GET", "/api/", forged) == (401, {"message": "Invalid access token."})
     async with api.session.get(api.url("/api/"), headers={"Authorization": "Basic abc"}) as resp:
         assert resp.status == 401 and resp.headers["WWW-Authenticate"] == "Bearer"
@@ -97,9 +99,9 @@ async def test_failed_logins_ban_the_address(api_factory) -> None:
     assert (await api.request("GET", "/api/", good))[0] == 429
     async with api.session.get(api.url("/")) as response:
         assert response.status == 200
-    note = next(n for n in api.hub.notifications.all() if n.notification_id.startswith(
-        "http_ip_ban_"))
-    assert "127.0.0.1 was banned" in note.message
+    note = next(n for n in api.hub.notifications.all() if n.notification_id == "http_ip_bans")
+    assert note.message.startswith("1 address banned for 0.02 minutes after 3 failed logins")
+    assert "127.0.0.1 until" in note.message and "Latest: 127.0.0.1 (failed login" in note.message
     await asyncio.sleep(1.3)
     assert (await api.request("GET", "/api/", good))[0] == 200
 
@@ -193,18 +195,98 @@ async def test_admins_manage_users_and_the_audit_log_records_it(api: Api) -> Non
     assert len(lines) == 4
 
 
-async def test_changing_ones_password(api: Api) -> None:
+async def test_changing_ones_password_keeps_this_session_and_ends_the_others(api: Api) -> None:
     await api.add_user("li", Role.VIEWER)
-    tokens = await api.login("li")
-    status, body = await api.request("POST", "/api/auth/password", tokens["access_token"],
+    here = await api.login("li")
+    other_tab = await api.login("li")
+    status, script = await api.request("POST", "/api/auth/tokens", here["access_token"],
+                                       json={"client_name": "script"})
+    assert status == 201
+    status, body = await api.request("POST", "/api/auth/password", here["access_token"],
                                      json={"current_password": "wrong", "new_password": "x" * 9})
     assert status == 403
-    status, body = await api.request("POST", "/api/auth/password", tokens["access_token"],
+    status, body = await api.request("POST", "/api/auth/password", here["access_token"],
                                      json={"current_password": PASSWORD,
                                            "new_password": "new password 1"})
     assert (status, body) == (200, {"message": "Password changed."})
     await api.login("li", "new password 1")
-    assert (await api.request("GET", "/api/", tokens["access_token"]))[0] == 401
+    # The session that changed the password goes on, access and refresh token alike.
+    assert (await api.request("GET", "/api/", here["access_token"]))[0] == 200
+    status, _body = await api.request("POST", "/auth/token", data={
+        "grant_type": "refresh_token", "refresh_token": here["refresh_token"]})
+    assert status == 200
+    # Other login sessions end; long-lived tokens stay.
+    assert (await api.request("GET", "/api/", other_tab["access_token"]))[0] == 401
+    assert (await api.request("GET", "/api/", script["access_token"]))[0] == 200
+
+
+async def test_wrong_current_passwords_count_towards_a_ban(api_factory) -> None:
+    api = await api_factory(http_extra=FAST_BAN)
+    await api.add_user("li", Role.VIEWER)
+    token = (await api.login("li"))["access_token"]
+    for _ in range(3):
+        status, _body = await api.request("POST", "/api/auth/password", token, json={
+            "current_password": "a guess", "new_password": "new password 1"})
+        assert status == 403
+    assert (await api.request("GET", "/api/", token))[0] == 429
+
+
+async def test_ended_sessions_refreshed_by_open_tabs_do_not_ban_the_address(api_factory) -> None:
+    api = await api_factory(http_extra=FAST_BAN)
+    await api.add_user("li", Role.VIEWER)
+    logged_out = await api.login("li")
+    assert (await api.request("POST", "/auth/revoke",
+                              data={"token": logged_out["refresh_token"]}))[0] == 200
+    expired = await api.login("li")
+    auth = api.hub.data["auth"]
+    session = auth.session_by_secret(expired["refresh_token"])
+    session.last_used_at = session.created_at = time.time() - timedelta(days=91).total_seconds()
+    current = (await api.login("li"))["access_token"]
+    for secret in [logged_out["refresh_token"], expired["refresh_token"]] * 3:
+        status, body = await api.request("POST", "/auth/token", data={
+            "grant_type": "refresh_token", "refresh_token": secret})
+        assert status == 400 and body["message"] == (
+            "This session has ended (logged out, password changed or expired): log in again.")
+    assert (await api.request("GET", "/api/", current))[0] == 200
+    # A refresh token nobody ever had still counts.
+    for _ in range(3):
+        status, body = await api.request("POST", "/auth/token", data={
+            "grant_type": "refresh_token", "refresh_token": "guessed"})
+        assert status == 400 and body["message"].startswith("Invalid or expired refresh token")
+    assert (await api.request("GET", "/api/", current))[0] == 429
+
+
+async def test_bans_of_many_addresses_share_one_notification(api_factory) -> None:
+    api = await api_factory(http_extra=(
+        "  use_x_forwarded_for: true\n  trusted_proxies: 127.0.0.1\n"
+        "  login_attempts_threshold: 1\n"))
+    for address in ("203.0.113.7", "203.0.113.8", "203.0.113.9"):
+        status, _body = await api.request("POST", "/auth/token", data={
+            "grant_type": "password", "username": "nobody", "password": "guess"},
+            headers={"X-Forwarded-For": address})
+        assert status == 400
+    notes = [n for n in api.hub.notifications.all() if "banned" in n.message]
+    assert [n.notification_id for n in notes] == ["http_ip_bans"]
+    message = notes[0].message
+    assert message.startswith("3 addresses banned for 30 minutes after 1 failed logins")
+    assert "203.0.113.9 until" in message and "203.0.113.7 until" in message
+    assert "Latest: 203.0.113.9 (failed login as 'nobody')" in message
+
+
+async def test_owner_cannot_be_demoted_or_disabled(api: Api) -> None:
+    auth = api.hub.data["auth"]
+    owner = await auth.async_create_user(Actor("test"), "chen", PASSWORD, Role.ADMIN,
+                                         is_owner=True)
+    admin = await api.token_for(Role.ADMIN)
+    for change in ({"role": "operator"}, {"is_active": False}):
+        status, body = await api.request("PATCH", f"/api/auth/users/{owner.id}", admin,
+                                         json=change)
+        assert status == 400, change
+        assert body["message"] == "'chen' owns this hub and cannot be demoted or disabled"
+    assert owner.role is Role.ADMIN and owner.is_active
+    status, renamed = await api.request("PATCH", f"/api/auth/users/{owner.id}", admin,
+                                        json={"name": "陈厂长"})
+    assert status == 200 and renamed["name"] == "陈厂长"
 
 
 async def test_long_lived_tokens_listed_and_revoked(api: Api) -> None:

@@ -8,7 +8,9 @@ import re
 import voluptuous as vol
 
 from plantpulse.core.auth.const import Role
+from plantpulse.core.config.site import UNIT_SYSTEMS
 from plantpulse.core.const import VERSION
+from plantpulse.core.http.payloads import UNITS
 from plantpulse.core.services import ServiceCall, SupportsResponse
 from tests.core.http.conftest import Api
 
@@ -159,6 +161,22 @@ async def test_services_list_and_calls(api: Api) -> None:
     assert status == 403 and "needs operator" in body["message"]
 
 
+async def test_admin_only_services_answer_403_to_others(api: Api) -> None:
+    calls = []
+    api.hub.services.async_register("maintenance", "wipe_logs", calls.append, admin_only=True)
+    operator = await api.token_for(Role.OPERATOR)
+    admin = await api.token_for(Role.ADMIN)
+    status, body = await api.request("POST", "/api/services/maintenance/wipe_logs", operator,
+                                     json={})
+    assert (status, body) == (403, {"message": (
+        "Service maintenance.wipe_logs is for admins only, and your role is operator: ask an "
+        "admin to call it or to make you an admin.")})
+    assert calls == []
+    status, _body = await api.request("POST", "/api/services/maintenance/wipe_logs", admin,
+                                      json={})
+    assert status == 200 and len(calls) == 1
+
+
 async def test_a_failing_service_answers_500_without_a_traceback(api: Api) -> None:
     operator = await api.token_for(Role.OPERATOR)
 
@@ -204,8 +222,14 @@ async def test_events_list_and_fire(api: Api) -> None:
                              json={"shift": "B"}) == (200, {"message": "Event shift_change fired."})
     assert received[0].data == {"shift": "B"} and received[0].origin == "REMOTE"
     assert received[0].context.user_id is not None
-    status, body = await api.request("POST", "/api/events/state_changed", operator, json={})
-    assert status == 403 and "only by the hub" in body["message"]
+    for hub_event in ("state_changed", "call_service", "entity_registry_updated",
+                      "persistent_notifications_updated", "component_loaded",
+                      "service_registered", "service_removed", "plantpulse_started",
+                      "plantpulse_anything", "device_registry_updated"):
+        status, body = await api.request("POST", f"/api/events/{hub_event}", operator, json={})
+        assert (status, body) == (403, {"message": (
+            f"Event type {hub_event} is fired only by the hub itself; fire an event type of "
+            "your own instead.")})
     status, _body = await api.request("POST", "/api/events/shift_change", viewer, json={})
     assert status == 403
     status, body = await api.request("POST", "/api/events/shift_change", operator, json=[1])
@@ -242,7 +266,48 @@ async def test_openapi_document_describes_every_route(api: Api) -> None:
         if (path, method) not in documented and method != "*"
     }
     assert not missing
-    assert "/api/webhook/{webhook_id}" in document["paths"]
+    assert set(document["paths"]["/api/webhook/{webhook_id}"]) == {"post", "put"}
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            assert operation["summary"], (method, path)
+            names = [p["name"] for p in operation.get("parameters", []) if p["in"] == "path"]
+            assert names == re.findall(r"\{(\w+)\}", path), (method, path)
+
+
+async def test_openapi_document_says_who_may_call_what_as_the_server_enforces(api: Api) -> None:
+    viewer = await api.token_for(Role.VIEWER)
+    operator = await api.token_for(Role.OPERATOR)
+    _status, document = await api.request("GET", "/api/openapi.json", viewer)
+    below = {"operator": viewer, "admin": operator}
+    checked = set()
+    for path, item in document["paths"].items():
+        concrete = re.sub(r"\{\w+\}", "x", path)
+        for method, operation in item.items():
+            role = operation.get("x-plantpulse-role")
+            if operation.get("security") == []:
+                assert role is None
+                status, _body = await api.request(method.upper(), concrete)
+                assert status != 401, (method, path)
+            elif role in below:
+                assert f"role {role} or above" in operation["description"]
+                status, _body = await api.request(method.upper(), concrete, below[role],
+                                                  json={})
+                assert status == 403, (method, path)
+                assert "403" in operation["responses"]
+                checked.add((method, path))
+            else:
+                assert role == "viewer" and "401" in operation["responses"]
+    assert {("post", "/api/services/{domain}/{service}"), ("post", "/api/states/{entity_id}"),
+            ("get", "/api/audit")} <= checked
+
+
+async def test_config_units_follow_the_sites_unit_system(api_factory) -> None:
+    assert set(UNITS) == set(UNIT_SYSTEMS)
+    api = await api_factory("plantpulse:\n  unit_system: us_customary\n")
+    status, config = await api.request("GET", "/api/config", await api.token_for(Role.VIEWER))
+    assert status == 200
+    assert config["unit_system"] == {"name": "us_customary", **UNITS["us_customary"]}
+    assert config["unit_system"]["temperature"] == "°F"
 
 
 async def test_frontend_files_need_no_token_and_are_revalidated(api: Api) -> None:

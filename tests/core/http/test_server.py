@@ -146,3 +146,37 @@ async def test_a_storage_failure_is_reported_and_nothing_half_made_remains(api: 
     assert status == 503
     assert not [token for token in api.hub.data["auth"].data.refresh_tokens.values()
                 if token.client_name == "scada"]
+
+
+async def test_a_change_that_cannot_be_saved_changes_nothing(api: Api) -> None:
+    auth = api.hub.data["auth"]
+    admin = await api.token_for(Role.ADMIN)
+    await api.add_user("li", Role.OPERATOR)
+    li = await api.login("li")
+    li_user = auth.data.user_by_username("li")
+    li_session = auth.session_by_secret(li["refresh_token"])
+    auth_file = api.hub.config_dir / ".storage" / "auth"
+    auth_file.unlink()
+    (auth_file / "blocked").mkdir(parents=True)
+
+    for change in ({"role": "viewer"}, {"is_active": False}, {"password": "new password 1"}):
+        status, _body = await api.request("PATCH", f"/api/auth/users/{li_user.id}", admin,
+                                          json=change)
+        assert status == 503, change
+    assert (li_user.role, li_user.is_active) == (Role.OPERATOR, True)
+    assert (await api.request("DELETE", f"/api/auth/users/{li_user.id}", admin))[0] == 503
+    assert (await api.request("DELETE", f"/api/auth/tokens/{li_session.id}", admin))[0] == 503
+    # Li is still there, an operator, logged in, with the old password.
+    assert (await api.request("POST", "/api/events/shift_change", li["access_token"]))[0] == 200
+
+    client = await connect(api, admin)
+    answer = await client.command("auth/delete_refresh_token", refresh_token_id=li_session.id)
+    assert answer["success"] is False and answer["error"]["code"] == "hub_error"
+    assert answer["error"]["message"].startswith(f"Cannot write {auth_file}")
+    # That was the only answer to the command.
+    assert (await client.command("ping"))["type"] == "pong"
+    assert (await api.request("GET", "/api/", li["access_token"]))[0] == 200
+
+    (auth_file / "blocked").rmdir()
+    auth_file.rmdir()
+    await api.login("li")

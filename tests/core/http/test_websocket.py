@@ -61,6 +61,16 @@ async def test_auth_required_then_invalid_token_closes(api: Api) -> None:
     await assert_closed(ws)
 
 
+async def test_an_access_token_with_odd_digits_is_refused_not_crashed_on(api: Api) -> None:
+    token = await api.token_for(Role.VIEWER)
+    token_id, _expiry, signature = token.split(".")
+    ws = await api.session.ws_connect(api.url("/api/websocket"))
+    await ws.receive_json()
+    await ws.send_json({"type": "auth", "access_token": f"{token_id}.²³.{signature}"})
+    assert await ws.receive_json() == {"type": "auth_invalid", "message": "Invalid access token."}
+    await assert_closed(ws)
+
+
 @pytest.mark.parametrize("first", [
     '{"id": 1, "type": "get_states"}',
     "this is not json",
@@ -118,7 +128,7 @@ async def test_reads_and_bad_messages(api: Api) -> None:
 
 async def test_subscribe_and_unsubscribe_events(api: Api) -> None:
     hub = api.hub
-    client = await connect(api, await api.token_for(Role.VIEWER))
+    client = await connect(api, await api.token_for(Role.ADMIN))
     before = hub.bus.async_listeners().get("shift_change", 0)
     sub = await client.command("subscribe_events", event_type="shift_change")
     assert sub == {"id": sub["id"], "type": "result", "success": True, "result": None}
@@ -153,6 +163,52 @@ async def test_subscribe_and_unsubscribe_events(api: Api) -> None:
             break
         await asyncio.sleep(0.02)
     assert hub.bus.async_listeners().get("*", 0) == 0
+
+
+async def test_non_admins_subscribe_only_to_what_they_may_read(api: Api) -> None:
+    hub = api.hub
+    hub.services.async_register("pump", "start", lambda call: None)
+    for role in (Role.VIEWER, Role.OPERATOR):
+        client = await connect(api, await api.token_for(role))
+        for event_type in ("call_service", "shift_change", None):
+            fields = {"event_type": event_type} if event_type else {}
+            denied = await client.command("subscribe_events", **fields)
+            assert denied["success"] is False and denied["error"]["code"] == "unauthorized"
+            what = f"{event_type} events" if event_type else "every event"
+            assert denied["error"]["message"].startswith(
+                f"Your role ({role}) may not subscribe to {what}: only admins may.")
+        for event_type in ("state_changed", "persistent_notifications_updated",
+                           "entity_registry_updated", "area_registry_updated",
+                           "device_registry_updated", "component_loaded",
+                           "service_registered", "plantpulse_stop"):
+            allowed = await client.command("subscribe_events", event_type=event_type)
+            assert allowed["success"] is True, event_type
+        await client.ws.close()
+
+    # An operator's service call, with its data, reaches admins only.
+    operator = await connect(api, await api.token_for(Role.OPERATOR))
+    admin = await connect(api, await api.token_for(Role.ADMIN))
+    watching = await admin.command("subscribe_events", event_type="call_service")
+    await operator.command("call_service", domain="pump", service="start",
+                           service_data={"secret": 1})
+    seen = await admin.receive()
+    assert seen["id"] == watching["id"]
+    assert seen["event"]["data"]["service_data"] == {"secret": 1}
+    await operator.ws.close()
+    await admin.ws.close()
+
+
+async def test_an_event_that_cannot_be_sent_as_json_is_skipped(api: Api) -> None:
+    client = await connect(api, await api.token_for(Role.ADMIN))
+    sub = await client.command("subscribe_events", event_type="reading")
+    api.hub.bus.async_fire("reading", {"value": float("nan")})
+    api.hub.bus.async_fire("reading", {"value": object()})
+    api.hub.bus.async_fire("reading", {"value": 1.5})
+    text = await client.ws.receive_str(timeout=5)
+    assert "NaN" not in text
+    event = json.loads(text)
+    assert event["id"] == sub["id"] and event["event"]["data"] == {"value": 1.5}
+    await client.ws.close()
 
 
 async def test_subscribe_entities_sends_compressed_changes(api: Api) -> None:
@@ -225,10 +281,30 @@ async def test_call_service_and_fire_event_need_an_operator(api: Api) -> None:
     fired = await operator.command("fire_event", event_type="shift_change",
                                    event_data={"shift": "A"})
     assert fired["success"] and fired["result"]["context"]["user_id"] is not None
-    reserved = await operator.command("fire_event", event_type="state_changed")
-    assert reserved["error"]["code"] == "unauthorized"
+    for hub_event in ("state_changed", "entity_registry_updated", "service_registered",
+                      "persistent_notifications_updated", "plantpulse_started"):
+        reserved = await operator.command("fire_event", event_type=hub_event)
+        assert reserved["error"] == {"code": "unauthorized", "message": (
+            f"Event type {hub_event} is fired only by the hub itself; fire an event type of "
+            "your own instead.")}
     await viewer.ws.close()
     await operator.ws.close()
+
+
+async def test_admin_only_services_answer_unauthorized_to_others(api: Api) -> None:
+    calls = []
+    api.hub.services.async_register("maintenance", "wipe_logs", calls.append, admin_only=True)
+    operator = await connect(api, await api.token_for(Role.OPERATOR))
+    denied = await operator.command("call_service", domain="maintenance", service="wipe_logs")
+    assert denied["error"] == {"code": "unauthorized", "message": (
+        "Service maintenance.wipe_logs is for admins only, and your role is operator: ask an "
+        "admin to call it or to make you an admin.")}
+    assert calls == []
+    admin = await connect(api, await api.token_for(Role.ADMIN))
+    done = await admin.command("call_service", domain="maintenance", service="wipe_logs")
+    assert done["success"] is True and len(calls) == 1
+    await operator.ws.close()
+    await admin.ws.close()
 
 
 async def test_registries_for_grouping_by_area(api: Api) -> None:
@@ -277,7 +353,7 @@ async def test_a_client_that_falls_too_far_behind_is_cut_off(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(ws_connection, "MAX_PENDING_MESSAGES", 100)
-    client = await connect(api, await api.token_for(Role.VIEWER))
+    client = await connect(api, await api.token_for(Role.ADMIN))
     await client.command("subscribe_events", event_type="burst")
     for index in range(500):
         api.hub.bus.async_fire("burst", {"index": index})
