@@ -30,7 +30,7 @@ ATTR_SIMULATED: Final = "simulated"
 STORAGE_KEY: Final = "demo.meters"
 STORAGE_VERSION: Final = 1
 
-# Units of simulated time in seconds, taken from the standard library rather than restated.
+# Seconds in a minute, an hour and a day, from the standard library rather than restated.
 MINUTE: Final = timedelta(minutes=1).total_seconds()
 HOUR: Final = timedelta(hours=1).total_seconds()
 DAY: Final = timedelta(days=1).total_seconds()
