@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 PERIODS: Final = ("5minute", "hour", "day", "month")
 STATISTIC_TYPES: Final = ("change", "max", "mean", "min", "state", "sum")
 DEFAULT_SPAN: Final = timedelta(days=1)
+_MICROSECOND: Final = timedelta(microseconds=1)
 NO_RECORDER: Final = (
     "The recorder is not set up, so there is no history or statistics: add 'recorder:' to "
     "configuration.yaml and restart the hub."
@@ -92,16 +93,43 @@ async def async_history(
     minimal_response: bool = False,
     no_attributes: bool = False,
     significant_changes_only: bool = False,
+    include_start_time_state: bool = True,
 ) -> dict[str, list[dict[str, Any]]]:
-    """States per entity from `start` (the state then first) to `end` or now."""
+    """States per entity from `start` (the state then first) to `end` or now.
+
+    Without `include_start_time_state` only states recorded from `start` on are listed.
+    """
     _check_span(start, end)
     recorder = recorder_of(hub)
     if start > dt.utcnow():
         return {}
-    return await recorder.async_get_history(
-        entity_ids, start, end, minimal_response=minimal_response, no_attributes=no_attributes,
-        significant_changes_only=significant_changes_only,
+    if include_start_time_state:
+        return await recorder.async_get_history(
+            entity_ids, start, end, minimal_response=minimal_response,
+            no_attributes=no_attributes, significant_changes_only=significant_changes_only,
+        )
+    # The recorder always starts with the state in effect at the start, timed at the start,
+    # like a state recorded exactly then. Asked from a microsecond earlier, that state is timed
+    # before the start, so it can be told apart and left out.
+    history = await recorder.async_get_history(
+        entity_ids, start - _MICROSECOND, end, minimal_response=minimal_response,
+        no_attributes=no_attributes, significant_changes_only=significant_changes_only,
     )
+    return {entity_id: kept for entity_id, rows in history.items()
+            if (kept := _from_start(rows, start))}
+
+
+def _from_start(rows: list[dict[str, Any]], start: datetime) -> list[dict[str, Any]]:
+    """Leave out the leading rows timed before `start` (the rows are in time order)."""
+    index = 0
+    while index < len(rows) and _row_time(rows[index]) < start:
+        index += 1
+    return rows[index:]
+
+
+def _row_time(row: dict[str, Any]) -> datetime:
+    # Rows that minimal_response shortens carry only last_changed.
+    return dt.parse_datetime(row.get("last_updated") or row["last_changed"])
 
 
 async def async_statistics(

@@ -216,6 +216,7 @@ async def _history(data: dict[str, Any], connection: ActiveConnection) -> dict[s
         start, end, minimal_response=data["minimal_response"],
         no_attributes=data["no_attributes"],
         significant_changes_only=data["significant_changes_only"],
+        include_start_time_state=data["include_start_time_state"],
     )
 
 
@@ -236,6 +237,9 @@ async def history_during_period(
 
 
 async def _statistics(data: dict[str, Any], connection: ActiveConnection) -> dict[str, Any]:
+    if data.get("units"):
+        raise ApiError("Unit conversion ('units') is not supported: leave it out; statistics "
+                       "come in the unit each sensor reports.")
     start, end = _span(data)
     return await queries.async_statistics(
         connection.hub, queries.parse_entity_ids(data["statistic_ids"], "statistic_ids"),
@@ -317,7 +321,7 @@ _STATISTICS_FIELDS: Final = {
     vol.Required("statistic_ids"): vol.All(cv.ensure_list, [cv.string]),
     vol.Optional("period", default="hour"): cv.string,
     vol.Optional("types"): vol.All(cv.ensure_list, [cv.string]),
-    vol.Optional("units"): dict,
+    vol.Optional("units"): vol.Any(None, dict),
 }
 
 

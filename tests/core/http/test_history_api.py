@@ -150,6 +150,49 @@ async def test_history_and_statistics_over_the_websocket(api_factory) -> None:
     await client.ws.close()
 
 
+async def test_history_without_the_start_state_lists_only_what_was_recorded_since(
+    api_factory,
+) -> None:
+    api, base = await recorded_api(api_factory)
+    client = await connect(api, await api.token_for(Role.VIEWER))
+    span = {"entity_ids": ["sensor.p", "switch.pump"], "include_start_time_state": False,
+            "end_time": iso(base + timedelta(minutes=47))}
+
+    between = await client.command("history", start_time=iso(base + timedelta(minutes=32)),
+                                   **span)
+    # 16 (measured at +31 min) and the pump (on since +30 min) were in effect before.
+    assert list(between["result"]) == ["sensor.p"]
+    assert [row["state"] for row in between["result"]["sensor.p"]] == ["17", "18", "19"]
+    assert between["result"]["sensor.p"][0]["last_updated"] == iso(base + timedelta(minutes=36))
+
+    # A reading made exactly at the start time is in the period.
+    exact = await client.command("history/history_during_period",
+                                 start_time=iso(base + timedelta(minutes=36)), **span)
+    rows = exact["result"]["sensor.p"]
+    assert [row["s"] for row in rows] == ["17", "18", "19"]
+    assert rows[0]["lu"] == (base + timedelta(minutes=36)).timestamp()
+
+    minimal = await client.command("history", start_time=iso(base + timedelta(minutes=32)),
+                                   minimal_response=True, **span)
+    assert [row["state"] for row in minimal["result"]["sensor.p"]] == ["17", "18", "19"]
+    await client.ws.close()
+
+
+async def test_statistics_unit_conversion_is_refused_with_a_reason(api_factory) -> None:
+    api, base = await recorded_api(api_factory)
+    client = await connect(api, await api.token_for(Role.VIEWER))
+    asked = {"statistic_ids": ["sensor.p"], "period": "hour", "start_time": iso(base)}
+    refused = await client.command("recorder/statistics_during_period",
+                                   units={"power": "W"}, **asked)
+    assert refused["success"] is False and refused["error"]["code"] == "invalid_format"
+    assert refused["error"]["message"] == ("Unit conversion ('units') is not supported: leave "
+                                           "it out; statistics come in the unit each sensor "
+                                           "reports.")
+    assert (await client.command("recorder/statistics_during_period", units={}, **asked))[
+        "success"] is True
+    await client.ws.close()
+
+
 async def test_without_a_recorder_history_answers_404_with_a_hint(api: Api) -> None:
     token = await api.token_for(Role.VIEWER)
     status, body = await api.request("GET", "/api/history/period", token)
