@@ -1,7 +1,8 @@
 """The recorder: states, events and statistics in SQLite, with history and statistics queries.
 
 Configured by the `recorder:` block (an empty block means defaults). Other parts reach the
-running recorder with `get_recorder(hub)`.
+running recorder with `get_recorder(hub)`; `Period`, `StatisticType` and `STATISTIC_TYPES`
+name what statistics queries accept.
 """
 
 from __future__ import annotations
@@ -11,14 +12,29 @@ from typing import TYPE_CHECKING, Any, Final
 import voluptuous as vol
 
 from plantpulse.core.recorder.config import CONFIG_SCHEMA, RecorderConfig
-from plantpulse.core.recorder.const import DATA_RECORDER, DOMAIN
+from plantpulse.core.recorder.const import (
+    DATA_RECORDER,
+    DOMAIN,
+    STATISTIC_TYPES,
+    Period,
+    StatisticType,
+)
 from plantpulse.core.recorder.core import Recorder
 from plantpulse.core.services import ServiceCall, ServiceField
 
 if TYPE_CHECKING:
     from plantpulse.core.hub import Hub
 
-__all__ = ["CONFIG_SCHEMA", "DOMAIN", "Recorder", "async_setup", "get_recorder"]
+__all__ = [
+    "CONFIG_SCHEMA",
+    "DOMAIN",
+    "STATISTIC_TYPES",
+    "Period",
+    "Recorder",
+    "StatisticType",
+    "async_setup",
+    "get_recorder",
+]
 
 
 SERVICE_PURGE: Final = "purge"
@@ -41,10 +57,11 @@ async def async_setup(hub: Hub, config: dict[str, Any]) -> bool:
     hub.services.async_register(
         DOMAIN, SERVICE_PURGE, purge, PURGE_SCHEMA, name="Purge",
         description="Delete recorded states and events older than keep_days (statistics are "
-        "kept by their own retention). Runs in the background.",
+        "kept by their own retention). Runs in the background. Admins only.",
         fields={ATTR_KEEP_DAYS: ServiceField(
             "Days of states and events to keep (default: purge_keep_days)", example=10
         )},
+        admin_only=True,
     )
     return True
 

@@ -7,7 +7,9 @@ EARLY_COMMIT_ROWS are queued (so a burst drains in large, fast transactions inst
 waiting), and when someone awaits `async_flush`. SQLite runs in aiosqlite's thread, so the
 loop stays responsive during a burst. Between batches the same task runs background jobs in
 small steps: compiling statistics, recompiling for late data, purging. Queries use a
-second, read-only connection and never wait behind the writer.
+second, read-only connection and never wait behind the writer. At stop the queue is written
+within STOP_WRITE_SECONDS, and the connections are closed whatever happens (their threads
+would otherwise keep the process alive).
 """
 
 from __future__ import annotations
@@ -34,12 +36,17 @@ from plantpulse.core.recorder.config import RecorderConfig
 from plantpulse.core.recorder.const import (
     COMPILE_DELAY_SECONDS,
     EARLY_COMMIT_ROWS,
+    MAX_BACKLOG_EVENTS,
     MAX_BACKLOG_ROWS,
     MAX_BATCH_ROWS,
     PURGE_AFTER_START_SECONDS,
     PURGE_TIME,
     SHORT_TERM_SECONDS,
+    STOP_INTERRUPT_SECONDS,
+    STOP_WRITE_SECONDS,
     WAL_TRUNCATE_BYTES,
+    Period,
+    StatisticType,
 )
 from plantpulse.core.recorder.database import (
     async_configure_writer,
@@ -123,6 +130,7 @@ class Recorder:
         self._cancel_commit_timer: Callable[[], None] | None = None
         self._failures = 0
         self._stopping = False
+        self._abandoned = False
         self._stop_requested = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._remove_listener: Callable[[], None] | None = None
@@ -189,7 +197,11 @@ class Recorder:
         self._wake.set()
 
     async def async_stop(self) -> None:
-        """Write everything queued, then close the database."""
+        """Write everything queued, then close the database.
+
+        Writing gives up after STOP_WRITE_SECONDS (a huge backlog on a slow disk): what is
+        still queued is dropped with an error in the log, and the database is closed anyway.
+        """
         if self._stopping:
             return
         self._stopping = True
@@ -206,17 +218,47 @@ class Recorder:
         self._cancel_purge_timers.clear()
         self._commit_due = True
         self._wake.set()
-        if self._task is not None:
-            await self._task
-        while self._jobs:
-            await self._jobs.popleft().steps.aclose()
-        await self._async_checkpoint()
-        await self._async_close()
+        try:
+            await self._async_finish_writing()
+            while self._jobs:
+                await self._jobs.popleft().steps.aclose()
+            await self._async_checkpoint()
+        finally:
+            await self._async_close()
+
+    async def _async_finish_writing(self) -> None:
+        """Let the writer task write the queue, within STOP_WRITE_SECONDS."""
+        task = self._task
+        if task is None:
+            return
+        _done, running = await asyncio.wait({task}, timeout=STOP_WRITE_SECONDS)
+        if not running:
+            return
+        _LOGGER.error("The recorder could not write everything queued within %.0f s of the "
+                      "stop; the %s states and events still queued are lost",
+                      STOP_WRITE_SECONDS, self._queued())
+        self._abandoned = True
+        self._drop_queue()
+        await self._async_interrupt_writer()
+        _done, running = await asyncio.wait({task}, timeout=STOP_INTERRUPT_SECONDS)
+        if running:
+            task.cancel()
+
+    async def _async_interrupt_writer(self) -> None:
+        """Abort the statement the writer connection runs (thread-safe in SQLite)."""
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error, ValueError):
+                await self._conn.interrupt()
 
     async def _async_close(self) -> None:
         if self._remove_listener is not None:
             self._remove_listener()
             self._remove_listener = None
+        task = self._task
+        if task is not None and not task.done():
+            await self._async_interrupt_writer()
+            task.cancel()
+            await asyncio.wait({task}, timeout=STOP_INTERRUPT_SECONDS)
         for conn in (self._reader, self._conn):
             if conn is not None:
                 await conn.close()
@@ -405,6 +447,8 @@ class Recorder:
     async def _async_write_failed(self, err: Exception, batch: Batch, events: list[Event]) -> None:
         writer = self._writer
         assert writer is not None
+        if self._abandoned:
+            return  # the stop gave up on the queue and interrupted this write; it said so
         self._failures += 1
         message = (
             f"The recorder cannot write to {self.db_path}: {err}. States are kept in memory "
@@ -424,16 +468,27 @@ class Recorder:
         self._events[:0] = events
         self._states_taken -= batch.state_count
         self._events_taken -= len(events)
-        excess = self._queued() - MAX_BACKLOG_ROWS
-        if excess > 0:
-            dropped = writer.drop_oldest(excess)
-            _LOGGER.error("Recorder backlog is full: dropped the %s oldest states", dropped)
-            self._states_taken += dropped
-            self._states_committed += dropped
+        self._limit_backlog()
         delay = RETRY_DELAYS[min(self._failures, len(RETRY_DELAYS)) - 1]
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop_requested.wait(), delay)
         self._commit_due = True
+
+    def _limit_backlog(self) -> None:
+        """Drop the oldest states beyond MAX_BACKLOG_ROWS and events beyond
+        MAX_BACKLOG_EVENTS, so an outage cannot use up the memory."""
+        writer = self._writer
+        assert writer is not None
+        states = writer.drop_oldest(writer.queued_total - self._states_taken - MAX_BACKLOG_ROWS)
+        self._states_taken += states
+        self._states_committed += states
+        events = max(0, len(self._events) - MAX_BACKLOG_EVENTS)
+        del self._events[:events]
+        self._events_taken += events
+        self._events_committed += events
+        if states or events:
+            _LOGGER.error("Recorder backlog is full while the database cannot be written: "
+                          "dropped the %s oldest states and %s oldest events", states, events)
 
     def _drop_queue(self) -> None:
         """Give up on everything queued (counted as done, so flush callers return)."""
@@ -493,6 +548,7 @@ class Recorder:
         minimal_response: bool = False,
         no_attributes: bool = False,
         significant_changes_only: bool = False,
+        compact: bool = False,
     ) -> dict[str, list[dict[str, Any]]]:
         """States per entity from `start` to `end`, the first being the one in effect at start.
 
@@ -503,32 +559,41 @@ class Recorder:
         returns `{}` as attributes; `significant_changes_only` leaves out rows where only
         attributes changed. `entity_ids=None` means every recorded entity. Only committed
         states are seen: await `async_flush()` first to include what is queued.
+
+        `compact` gives Home Assistant's WebSocket history shape instead, made in the
+        executor: `{"s": state, "a": attributes, "lu": last_updated, "lc": last_changed}`
+        with times as float POSIX seconds, `lc` only where it differs from `lu`; the rows
+        `minimal_response` shortens are `{"s", "lu"}` with `lu` the time the state changed.
         """
         assert self._history is not None
         return await self._history.async_get_history(
             entity_ids, start, end, minimal_response=minimal_response,
             no_attributes=no_attributes, significant_changes_only=significant_changes_only,
+            compact=compact,
         )
 
     async def async_get_statistics(
         self,
         statistic_ids: list[str],
-        period: str,
+        period: Period | str,
         start: datetime,
         end: datetime | None = None,
-        types: set[str] | None = None,
+        types: set[StatisticType] | set[str] | None = None,
+        *,
+        epoch_ms: bool = False,
     ) -> dict[str, list[dict[str, Any]]]:
         """Statistics rows per statistic id (an entity id) for `period` from `start` to `end`.
 
-        `period` is '5minute', 'hour', 'day' or 'month'. Rows are `{start, end, mean, min,
-        max, sum, state, change}` with ISO times: UTC for 5-minute and hourly rows, the
+        `period` is a Period ('5minute', 'hour', 'day', 'month'). Rows are `{start, end, mean,
+        min, max, sum, state, change}` with ISO times: UTC for 5-minute and hourly rows, the
         site's time zone for days and months (local midnights). Values that do not apply
         to a statistic are None (mean/min/max for meters, sum/state/change for
-        measurements); `types` limits the keys to those named. The period holding `start`
-        is included; periods start before `end` (default: now). Raises ValueError for an
-        unknown period or type.
+        measurements); `types` (StatisticType names) limits the keys to those named. The
+        period holding `start` is included; periods start before `end` (default: now).
+        `epoch_ms` gives `start` and `end` as float milliseconds since the epoch instead
+        (Home Assistant's WebSocket shape). Raises ValueError for an unknown period or type.
         """
         assert self._statistics is not None
         return await self._statistics.async_get_statistics(
-            statistic_ids, period, start, end, types
+            statistic_ids, period, start, end, types, epoch_ms=epoch_ms
         )

@@ -13,13 +13,14 @@ import asyncio
 import logging
 import sqlite3
 import urllib.parse
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
 import aiosqlite
 
 from plantpulse.core.exceptions import PlantPulseError
+from plantpulse.core.recorder.const import IN_CHUNK
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -124,3 +125,20 @@ async def async_in_transaction(
             await conn.execute("ROLLBACK")
         raise
     await conn.execute("COMMIT")
+
+
+async def async_fetch_chunked(
+    conn: aiosqlite.Connection, sql: str, values: Sequence[Any], before: Sequence[Any] = (),
+    after: Sequence[Any] = (),
+) -> list[Any]:
+    """Rows of `sql`, whose one `IN ({})` is filled with `values` IN_CHUNK at a time.
+
+    `before` and `after` are the statement's parameters around the list.
+    """
+    rows: list[Any] = []
+    for offset in range(0, len(values), IN_CHUNK):
+        chunk = list(values[offset:offset + IN_CHUNK])
+        rows.extend(await conn.execute_fetchall(
+            sql.format(", ".join("?" * len(chunk))), [*before, *chunk, *after]
+        ))
+    return rows

@@ -37,12 +37,6 @@ class EntityFilter:
     def _exclude_glob(self) -> re.Pattern[str] | None:
         return _glob_pattern(self.exclude_globs)
 
-    @property
-    def is_empty(self) -> bool:
-        """True when every entity is recorded."""
-        return not (self.include_domains or self.include_entities or self.include_globs
-                    or self.exclude_domains or self.exclude_entities or self.exclude_globs)
-
     def __call__(self, entity_id: str) -> bool:
         """Tell whether `entity_id` is recorded."""
         decided = self._cache.get(entity_id)

@@ -35,7 +35,6 @@ _LOGGER = logging.getLogger(__name__)
 Migration = Callable[[aiosqlite.Connection, Dialect], Awaitable[None]]
 
 
-
 async def _add_statistics(conn: aiosqlite.Connection, dialect: Dialect) -> None:
     """Schema 2: statistics tables (5-minute and hourly rows, their metadata and runs)."""
     for statement in table_statements(dialect, STATISTICS_TABLES):
@@ -58,8 +57,21 @@ async def async_schema_version(conn: aiosqlite.Connection, path: Path) -> int | 
             f"{path} holds tables but is not a PlantPulse recorder database. It was left as it "
             "is: point db_url under recorder: at another file."
         )
-    rows = await conn.execute_fetchall("SELECT MAX(version) FROM schema_version")
-    version = rows[0][0] or 0
+    try:
+        rows = await conn.execute_fetchall("SELECT MAX(version) FROM schema_version")
+    except sqlite3.Error as err:
+        raise RecorderDatabaseError(
+            f"Cannot read the schema version of the recorder database {path} ({err}). It was "
+            "left as it is: move it aside (or restore a backup) and start again to begin a "
+            "new one."
+        ) from err
+    version = rows[0][0]
+    if not isinstance(version, int) or version < 1:
+        raise RecorderDatabaseError(
+            f"The recorder database {path} has no valid schema version (its schema_version "
+            "table is empty or damaged), so it cannot be migrated safely. It was left as it "
+            "is: move it aside (or restore a backup) and start again to begin a new one."
+        )
     if version > SCHEMA_VERSION:
         raise RecorderDatabaseError(
             f"The recorder database {path} has schema version {version}, newer than this "
@@ -79,7 +91,14 @@ async def async_prepare_schema(
     Raises RecorderDatabaseError when a migration fails (the database keeps its version).
     """
     if version is None:
-        await async_in_transaction(conn, lambda: _async_create(conn, dialect))
+        try:
+            await async_in_transaction(conn, lambda: _async_create(conn, dialect))
+        except sqlite3.Error as err:
+            raise RecorderDatabaseError(
+                f"Cannot create the tables of the recorder database {path} ({err}). Free disk "
+                "space or make the folder writable (or point db_url under recorder: "
+                "elsewhere), then start again."
+            ) from err
         _LOGGER.info("Created the recorder database %s (schema %s)", path, SCHEMA_VERSION)
         return
     if version < SCHEMA_VERSION:

@@ -17,8 +17,7 @@ import aiosqlite
 
 from plantpulse.core.recorder.config import RecorderConfig
 from plantpulse.core.recorder.const import DAY_SECONDS, MICROSECONDS, PURGE_CHUNK_ROWS
-from plantpulse.core.recorder.database import async_in_transaction
-from plantpulse.core.recorder.history import async_fetch_chunked
+from plantpulse.core.recorder.database import async_fetch_chunked, async_in_transaction
 from plantpulse.core.recorder.writer import RowWriter
 
 _LOGGER = logging.getLogger(__name__)
@@ -90,7 +89,11 @@ class Purger:
                 "DELETE FROM states WHERE metadata_id = ? AND ts_us <= ?", (metadata_id, last)
             ))
             yield len(old)
+        # From here on states queued meanwhile cannot take a candidate's id from memory (they
+        # look their blob up when written, after the delete); rows queued before keep theirs.
         candidates.discard(self._writer.current_attributes_id(metadata_id))
+        self._writer.forget_attributes(candidates)
+        candidates -= self._writer.queued_attribute_ids(metadata_id, candidates)
         if not candidates:
             return
         used = {row[0] for row in await async_fetch_chunked(
@@ -102,7 +105,6 @@ class Purger:
             await async_in_transaction(self._conn, lambda: self._delete_ids(
                 "state_attributes", "attributes_id", unused
             ))
-            self._writer.forget_attributes(unused)
 
     async def _async_purge_events(self, cutoff_us: int) -> AsyncIterator[int]:
         candidates: set[int] = set()

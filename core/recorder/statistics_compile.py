@@ -12,7 +12,6 @@ hours concerned.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Final
 import aiosqlite
 
 from plantpulse.core.const import ATTR_STATE_CLASS
+from plantpulse.core.platforms.sensor import StateClass
 from plantpulse.core.recorder.const import (
     DAY_SECONDS,
     HOUR_SECONDS,
@@ -30,14 +30,13 @@ from plantpulse.core.recorder.const import (
     SHORT_TERM_SECONDS,
     SOURCE_RECORDER,
 )
-from plantpulse.core.recorder.database import async_in_transaction
-from plantpulse.core.recorder.history import async_fetch_chunked
+from plantpulse.core.recorder.database import async_fetch_chunked, async_in_transaction
+from plantpulse.core.recorder.history import CARRY_IN_SQL, parse_blobs
 from plantpulse.core.recorder.statistics_math import (
     METER_CLASSES,
     Meter,
     PeriodValues,
     Reading,
-    StateClass,
     accumulate,
     parse_number,
     roll_up,
@@ -50,6 +49,7 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 ATTRIBUTE_INFO_CACHE_SIZE: Final = 16_384
+_STATE_CLASSES: Final = frozenset(StateClass)
 
 _ENTITIES_SQL: Final = (
     "SELECT sm.id, sm.state_class, m.metadata_id FROM statistics_meta sm "
@@ -58,12 +58,6 @@ _ENTITIES_SQL: Final = (
 _STATES_SQL: Final = (
     "SELECT metadata_id, ts_us, state, attributes_id FROM states "
     "WHERE metadata_id IN ({}) AND ts_us >= ? AND ts_us < ? ORDER BY metadata_id, ts_us"
-)
-_CARRY_SQL: Final = (
-    "SELECT s.metadata_id, s.ts_us, s.state, s.attributes_id "
-    "FROM states_meta m JOIN states s ON s.metadata_id = m.metadata_id AND s.ts_us = "
-    "(SELECT MAX(ts_us) FROM states WHERE metadata_id = m.metadata_id AND ts_us < ?) "
-    "WHERE m.metadata_id IN ({})"
 )
 _PREVIOUS_SQL: Final = (
     "SELECT sm.id, t.sum, t.state, t.meter_ref FROM statistics_meta sm "
@@ -109,7 +103,9 @@ class _Outcome:
 
 
 @dataclass(frozen=True, slots=True)
-class _AttributeInfo:
+class AttributeInfo:
+    """What compiling needs of an attributes blob: a state class, and `last_reset`."""
+
     has_state_class: bool
     last_reset: str | None
 
@@ -127,7 +123,7 @@ class StatisticsCompiler:
         self._hub = hub
         self._conn = conn
         self._late_window_days = late_window_days
-        self._attribute_info: dict[int, _AttributeInfo] = {}
+        self._attribute_info: dict[int, AttributeInfo] = {}
         self.compiled_until_s = 0
 
     @property
@@ -243,7 +239,7 @@ class StatisticsCompiler:
         rows = await self._conn.execute_fetchall(_ENTITIES_SQL, (SOURCE_RECORDER,))
         return [StatisticEntity(statistic_id, StateClass(state_class), metadata_id)
                 for statistic_id, state_class, metadata_id in rows
-                if state_class in StateClass.__members__.values()]
+                if state_class in _STATE_CLASSES]
 
     async def _async_compile_period(
         self, start_s: int, *, only: set[int] | None = None, record_run: bool = False,
@@ -258,7 +254,7 @@ class StatisticsCompiler:
         states_ids = sorted(entity.metadata_id for entity in entities)
         states = await async_fetch_chunked(conn, _STATES_SQL, states_ids,
                                            after=(start_us, end_us))
-        carry = await async_fetch_chunked(conn, _CARRY_SQL, states_ids, before=(start_us,))
+        carry = await async_fetch_chunked(conn, CARRY_IN_SQL, states_ids, before=(start_us,))
         meters = sorted(entity.statistic_id for entity in entities
                         if entity.state_class in METER_CLASSES)
         previous = await self._async_previous_meters(meters, start_s)
@@ -338,30 +334,43 @@ class StatisticsCompiler:
 
         await async_in_transaction(self._conn, write)
 
-    async def _async_attribute_info(self, wanted: set[int]) -> dict[int, _AttributeInfo]:
+    async def _async_attribute_info(self, wanted: set[int]) -> dict[int, AttributeInfo]:
+        """What statistics need of the attribute blobs `wanted`; parsed in the executor."""
         cache = self._attribute_info
         missing = sorted(aid for aid in wanted if aid not in cache)
-        for aid, text in await async_fetch_chunked(
-            self._conn, "SELECT attributes_id, shared_attrs FROM state_attributes "
-            "WHERE attributes_id IN ({})", missing,
-        ):
-            attributes = json.loads(text)
-            if len(cache) >= ATTRIBUTE_INFO_CACHE_SIZE:
-                del cache[next(iter(cache))]
-            last_reset = attributes.get("last_reset")
-            cache[aid] = _AttributeInfo(
-                attributes.get(ATTR_STATE_CLASS) in StateClass.__members__.values(),
-                None if last_reset is None else str(last_reset),
+        if missing:
+            blobs = await async_fetch_chunked(
+                self._conn, "SELECT attributes_id, shared_attrs FROM state_attributes "
+                "WHERE attributes_id IN ({})", missing,
             )
+            for aid, info in (await self._hub.async_add_executor_job(
+                attribute_info, blobs
+            )).items():
+                if len(cache) >= ATTRIBUTE_INFO_CACHE_SIZE:
+                    del cache[next(iter(cache))]
+                cache[aid] = info
         return {aid: cache[aid] for aid in wanted if aid in cache}
+
+
+def attribute_info(blobs: list[tuple[int, str]]) -> dict[int, AttributeInfo]:
+    """Parse attribute blobs for what statistics use of them (blocking: an executor job)."""
+    info = {}
+    for aid, attributes in parse_blobs(blobs).items():
+        last_reset = attributes.get("last_reset")
+        state_class = attributes.get(ATTR_STATE_CLASS)
+        info[aid] = AttributeInfo(
+            isinstance(state_class, str) and state_class in _STATE_CLASSES,
+            None if last_reset is None else str(last_reset),
+        )
+    return info
 
 
 def compile_rows(
     entities: Sequence[StatisticEntity],
     states: Sequence[tuple[int, int, str | None, int | None]],
-    carry: Sequence[tuple[int, int, str | None, int | None]],
+    carry: Sequence[tuple[int, int, str | None, int | None, int | None]],
     previous: dict[int, Meter],
-    info: dict[int, _AttributeInfo],
+    info: dict[int, AttributeInfo],
     start_us: int,
     end_us: int,
 ) -> dict[int, tuple[PeriodValues, bool]]:
@@ -380,7 +389,7 @@ def compile_rows(
     in_period: dict[int, list[Reading]] = {}
     for metadata_id, ts_us, state, attributes_id in states:
         in_period.setdefault(metadata_id, []).append(reading(ts_us, state, attributes_id))
-    carried = {row[0]: reading(*row[1:]) for row in carry}
+    carried = {row[0]: reading(row[1], row[2], row[3]) for row in carry}
     result: dict[int, tuple[PeriodValues, bool]] = {}
     for entity in entities:
         readings = in_period.get(entity.metadata_id, [])

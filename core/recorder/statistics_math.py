@@ -5,18 +5,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
+from plantpulse.core.platforms.sensor import StateClass
 from plantpulse.core.recorder.const import RESET_RATIO
-
-
-class StateClass(StrEnum):
-    """The state classes that make statistics (Home Assistant's names)."""
-
-    MEASUREMENT = "measurement"
-    TOTAL = "total"
-    TOTAL_INCREASING = "total_increasing"
-
 
 METER_CLASSES = frozenset({StateClass.TOTAL, StateClass.TOTAL_INCREASING})
 

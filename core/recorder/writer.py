@@ -19,12 +19,11 @@ one entity within the same microsecond.
 
 from __future__ import annotations
 
-import json
+import logging
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from enum import Enum
+from functools import partial
 from typing import Any, Final
 
 import aiosqlite
@@ -35,15 +34,21 @@ from plantpulse.core.const import (
     ATTR_UNIT_OF_MEASUREMENT,
     EventOrigin,
 )
-from plantpulse.core.events import Context, Event
+from plantpulse.core.events import Event
+from plantpulse.core.jsonenc import json_dumps
+from plantpulse.core.platforms.sensor import StateClass
 from plantpulse.core.recorder.const import (
-    IN_CHUNK,
     MICROSECONDS,
     SHORT_TERM_SECONDS,
     SOURCE_RECORDER,
+    UNSERIALIZABLE_KEY,
+    UNSERIALIZABLE_REPR_CHARS,
 )
+from plantpulse.core.recorder.database import async_fetch_chunked, async_in_transaction
 from plantpulse.core.recorder.filters import EntityFilter
 from plantpulse.core.states import State
+
+_LOGGER = logging.getLogger(__name__)
 
 BLOB_CACHE_SIZE: Final = 16_384
 # Live updates of one entity closer than this to the previous one (same microsecond, or a
@@ -51,7 +56,6 @@ BLOB_CACHE_SIZE: Final = 16_384
 # time still replace each other, as a re-sent reading should.
 COLLISION_WINDOW_US: Final = 1_000
 ORIGINS: Final = (EventOrigin.LOCAL, EventOrigin.REMOTE)
-STATISTIC_STATE_CLASSES: Final = frozenset({"measurement", "total", "total_increasing"})
 
 _INSERT_META: Final = "INSERT INTO states_meta (metadata_id, entity_id) VALUES (?, ?)"
 _INSERT_ATTRIBUTES: Final = (
@@ -87,22 +91,20 @@ _INSERT_EVENT: Final = (
 _FILTERED: Final = -1
 
 
-def json_default(value: Any) -> Any:
-    """Make values JSON can't encode storable: states, contexts, times, sets, enums."""
-    if isinstance(value, State | Context):
-        return value.as_dict()
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    if isinstance(value, Enum):
-        return value.value
-    return str(value)
+def encode_blob(data: Mapping[str, Any]) -> tuple[str, Exception | None]:
+    """The JSON stored for attributes or event data, and the encoder's error if it refused.
 
-
-def dumps(data: Mapping[str, Any]) -> str:
-    """Compact JSON as stored in the attribute and event-data tables."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=json_default)
+    Data the encoder refuses (an object it does not know, NaN) is stored as
+    `{"unserializable": "<repr>"}` instead, so one bad event never holds up the others.
+    """
+    try:
+        return json_dumps(data), None
+    except Exception as err:
+        try:
+            text = repr(data)
+        except Exception:
+            text = f"<{type(data).__name__} that cannot be shown>"
+        return json_dumps({UNSERIALIZABLE_KEY: text[:UNSERIALIZABLE_REPR_CHARS]}), err
 
 
 def blob_hash(text: str) -> int:
@@ -167,6 +169,7 @@ class RowWriter:
         self._statistic_entities: set[int] = set()
         self._next_statistic_id = 1
         self._queue = Batch()
+        self._refused_sources: set[str] = set()
         self.queued_total = 0
 
     def current_attributes_id(self, metadata_id: int) -> int | None:
@@ -179,6 +182,11 @@ class RowWriter:
         gone = set(ids)
         for key in [key for key, value in self._attribute_ids.items() if value in gone]:
             del self._attribute_ids[key]
+
+    def queued_attribute_ids(self, metadata_id: int, ids: Iterable[int]) -> set[int]:
+        """Those of `ids` that queued states rows of the entity refer to (not written yet)."""
+        wanted = set(ids)
+        return {row[3] for row in self._queue.states if row[0] == metadata_id and row[3] in wanted}
 
     def forget_event_data(self, ids: Iterable[int]) -> None:
         """Drop deleted event-data rows from memory (the purge deleted them)."""
@@ -258,7 +266,7 @@ class RowWriter:
         else:
             if ATTR_STATE_CLASS in attributes:
                 self._register_statistic(state.entity_id, metadata_id, attributes)
-            text = dumps(attributes)
+            text = self._encode(attributes, f"attributes of {state.entity_id}")
             attributes_id = self._attribute_ids.get((metadata_id, text))
             if attributes_id is None:
                 self.queued_total += 1
@@ -273,6 +281,16 @@ class RowWriter:
             (metadata_id, ts_us, state.state, attributes_id, changed_us, *contexts)
         )
 
+    def _encode(self, data: Mapping[str, Any], source: str) -> str:
+        """The blob to store; a refusal is logged once per `source`."""
+        text, error = encode_blob(data)
+        if error is not None and source not in self._refused_sources:
+            self._refused_sources.add(source)
+            _LOGGER.warning("The recorder cannot store the %s as JSON (%s); they are stored as "
+                            "%r with their Python repr instead (logged once)", source, error,
+                            UNSERIALIZABLE_KEY)
+        return text
+
     def _new_entity(self, entity_id: str) -> int:
         if not self._filter(entity_id):
             self._meta[entity_id] = _FILTERED
@@ -285,12 +303,13 @@ class RowWriter:
     def _register_statistic(
         self, entity_id: str, metadata_id: int, attributes: Mapping[str, Any]
     ) -> None:
-        state_class = attributes[ATTR_STATE_CLASS]
-        if state_class not in STATISTIC_STATE_CLASSES:
+        try:
+            state_class = StateClass(attributes[ATTR_STATE_CLASS])
+        except ValueError:
             return
         unit = attributes.get(ATTR_UNIT_OF_MEASUREMENT)
         name = attributes.get(ATTR_FRIENDLY_NAME)
-        described = (str(state_class), None if unit is None else str(unit),
+        described = (state_class.value, None if unit is None else str(unit),
                      None if name is None else str(name))
         known = self._statistics.get(entity_id)
         if known is not None and known[1:] == described:
@@ -330,10 +349,19 @@ class RowWriter:
 
     def drop_oldest(self, count: int) -> int:
         """Drop up to `count` of the oldest queued states rows (a backlog that cannot be
-        written); returns how many were dropped."""
-        dropped = min(count, len(self._queue.states))
-        del self._queue.states[:dropped]
-        return dropped
+        written), those waiting for an attributes lookup included; returns how many."""
+        states, deferred = self._queue.states, self._queue.deferred
+        plain = waiting = 0
+        while plain + waiting < count and (plain < len(states) or waiting < len(deferred)):
+            if waiting == len(deferred) or (
+                plain < len(states) and states[plain][1] <= deferred[waiting][0][1]
+            ):
+                plain += 1
+            else:
+                waiting += 1
+        del states[:plain]
+        del deferred[:waiting]
+        return plain + waiting
 
     # Writing (in the writer task) -------------------------------------------------------
 
@@ -355,28 +383,26 @@ class RowWriter:
             if data_pending:
                 await self._async_resolve_event_data(data_pending, batch)
         self._mark_late(batch, late)
-        conn = self._conn
-        await conn.execute("BEGIN")
         try:
-            for sql, rows in (
-                (_INSERT_META, batch.meta),
-                (_INSERT_ATTRIBUTES, batch.attributes),
-                (_UPSERT_STATISTIC, batch.statistics),
-                (_INSERT_STATE, batch.states),
-                (_INSERT_EVENT_TYPE, batch.event_types),
-                (_INSERT_EVENT_DATA, batch.event_data),
-                (_INSERT_EVENT, batch.events),
-                (_MARK_LATE, [(start_s,) for start_s in sorted(batch.late_periods)]),
-            ):
-                if rows:
-                    await conn.executemany(sql, rows)
-            await conn.execute("COMMIT")
+            await async_in_transaction(self._conn, partial(self._async_insert, batch))
         except BaseException:
             batch.events.clear()
             batch.late_periods.clear()
-            if conn.in_transaction:
-                await conn.execute("ROLLBACK")
             raise
+
+    async def _async_insert(self, batch: Batch) -> None:
+        for sql, rows in (
+            (_INSERT_META, batch.meta),
+            (_INSERT_ATTRIBUTES, batch.attributes),
+            (_UPSERT_STATISTIC, batch.statistics),
+            (_INSERT_STATE, batch.states),
+            (_INSERT_EVENT_TYPE, batch.event_types),
+            (_INSERT_EVENT_DATA, batch.event_data),
+            (_INSERT_EVENT, batch.events),
+            (_MARK_LATE, [(start_s,) for start_s in sorted(batch.late_periods)]),
+        ):
+            if rows:
+                await self._conn.executemany(sql, rows)
 
     def _mark_late(self, batch: Batch, late: tuple[int, int]) -> None:
         late_from_us, late_to_us = late
@@ -394,7 +420,6 @@ class RowWriter:
             if waiting is None:
                 waiting = pending[key] = _Pending(key[1], attributes=attributes)
             waiting.rows.append(row)
-        batch.deferred = []
         hashes = {key: blob_hash(waiting.text) for key, waiting in pending.items()}
         found = {
             (metadata_id, text): attributes_id
@@ -403,6 +428,8 @@ class RowWriter:
                 "WHERE hash IN ({})", set(hashes.values()),
             )
         }
+        # Only now that nothing can fail: a failed lookup leaves the batch whole to put back.
+        batch.deferred = []
         for key, waiting in pending.items():
             attributes_id = found.get(key) or self._attribute_ids.get(key)
             if attributes_id is None:
@@ -426,7 +453,7 @@ class RowWriter:
             row = [type_id, round(event.time_fired_timestamp * MICROSECONDS), None,
                    ORIGINS.index(event.origin), context.id, context.user_id, context.parent_id]
             if event.data:
-                text = dumps(event.data)
+                text = self._encode(event.data, f"data of {event.event_type} events")
                 data_id = self._data_ids.get(text)
                 if data_id is None:
                     pending.setdefault(text, _Pending(text)).rows.append(row)
@@ -453,14 +480,7 @@ class RowWriter:
                 row[2] = data_id
 
     async def _async_find_blobs(self, sql: str, hashes: set[int]) -> list[Any]:
-        found: list[Any] = []
-        ordered = sorted(hashes)
-        for offset in range(0, len(ordered), IN_CHUNK):
-            chunk = ordered[offset:offset + IN_CHUNK]
-            found.extend(await self._conn.execute_fetchall(
-                sql.format(", ".join("?" * len(chunk))), chunk
-            ))
-        return found
+        return await async_fetch_chunked(self._conn, sql, sorted(hashes))
 
 
 def _remember(cache: dict[Any, int], key: Any, value: int) -> None:

@@ -8,13 +8,16 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.core.recorder.conftest import POWER_ATTRIBUTES, RecorderHub, query
+from plantpulse.core import hub as hub_module
+from plantpulse.core.recorder import core as recorder_core
+from tests.core.recorder.conftest import POWER_ATTRIBUTES, RecorderHub, execute, query
 
 # A hub writing a counter without pause: every 100 values it waits until they are committed
 # and prints the last one, then queues 50 more before the next round.
@@ -156,3 +159,90 @@ async def test_full_disk_keeps_what_is_stored_and_catches_up(
     assert not [item for item in hub.notifications.all()
                 if item.title == "Recorder cannot write"]
     await hub.async_stop()
+
+
+def writer_threads() -> list[threading.Thread]:
+    """aiosqlite's connection threads still running (they would keep the process alive)."""
+    return [thread for thread in threading.enumerate()
+            if "_connection_worker_thread" in thread.name and thread.is_alive()]
+
+
+async def wait_for_log(caplog: pytest.LogCaptureFixture, text: str, seconds: float = 10) -> None:
+    for _ in range(int(seconds / 0.01)):
+        if any(text in record.getMessage() for record in caplog.records):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"no log line with {text!r}")
+
+
+async def test_stop_gives_up_writing_in_time_and_still_closes_the_database(
+    recorder_hub: RecorderHub, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A backlog the disk cannot take in time: the hub gives every stop step 0.3 s here, and
+    # the recorder gives up writing after 0.01 s.
+    monkeypatch.setattr(hub_module, "STOP_STEP_TIMEOUT", 0.3)
+    monkeypatch.setattr(recorder_core, "STOP_WRITE_SECONDS", 0.01, raising=False)
+    hub, rec = await recorder_hub("commit_interval: 30")
+    threads_before = len(writer_threads())
+    for value in range(200_000):
+        hub.states.async_set("sensor.fast_counter", str(value))
+
+    await hub.async_stop()
+
+    assert len(writer_threads()) == threads_before - 2, "both connections are closed"
+    assert any("could not write everything queued" in record.getMessage()
+               for record in caplog.records)
+    assert query(rec.db_path, "PRAGMA integrity_check") == [("ok",)]
+    assert query(rec.db_path, "SELECT COUNT(*) FROM states")[0][0] < 200_000
+
+
+async def test_states_waiting_for_their_attributes_survive_a_failed_write(
+    recorder_hub: RecorderHub
+) -> None:
+    hub, rec = await recorder_hub("commit_interval: 0.01")
+    hub.states.async_set("sensor.mixer", "1", {"recipe": "A"})
+    await rec.async_flush()
+    # The attributes table goes missing (as a damaged or locked file would fail the lookup).
+    execute(rec.db_path, "ALTER TABLE state_attributes RENAME TO state_attributes_away")
+    hub.states.async_set("sensor.mixer", "2", {"recipe": "B"})
+    flushing = asyncio.ensure_future(rec.async_flush())
+    for _ in range(500):
+        if any(item.title == "Recorder cannot write" for item in hub.notifications.all()):
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)
+    assert not flushing.done(), "flush waits until the state is written"
+
+    execute(rec.db_path, "ALTER TABLE state_attributes_away RENAME TO state_attributes")
+    await asyncio.wait_for(flushing, 10)
+    rows = query(rec.db_path, "SELECT s.state, a.shared_attrs FROM states s JOIN "
+                 "state_attributes a ON a.attributes_id = s.attributes_id ORDER BY s.ts_us")
+    assert rows == [("1", '{"recipe":"A"}'), ("2", '{"recipe":"B"}')]
+
+
+async def test_backlog_cap_counts_every_queued_state_and_event(
+    recorder_hub: RecorderHub, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(recorder_core, "MAX_BACKLOG_ROWS", 50)
+    monkeypatch.setattr(recorder_core, "MAX_BACKLOG_EVENTS", 20, raising=False)
+    hub, rec = await recorder_hub("commit_interval: 0.01")
+    execute(rec.db_path, "ALTER TABLE state_attributes RENAME TO state_attributes_away")
+    hub.states.async_set("camera.dock", "recording", {"frame": -1})
+    await wait_for_log(caplog, "cannot write to")
+    # Every frame has new attributes, so each state waits for its attributes lookup.
+    for index in range(150):
+        hub.states.async_set("camera.dock", "recording", {"frame": index})
+        hub.bus.async_fire("truck_docked", {"truck": index})
+    await wait_for_log(caplog, "backlog is full")
+
+    execute(rec.db_path, "ALTER TABLE state_attributes_away RENAME TO state_attributes")
+    await asyncio.wait_for(rec.async_flush(), 30)
+    frames = query(rec.db_path, "SELECT a.shared_attrs FROM states s JOIN state_attributes a "
+                   "ON a.attributes_id = s.attributes_id ORDER BY s.ts_us")
+    assert frames == [(f'{{"frame":{index}}}',) for index in range(100, 150)]
+    trucks = query(rec.db_path, "SELECT d.shared_data FROM events e JOIN event_data d "
+                   "ON d.data_id = e.data_id WHERE d.shared_data LIKE '%truck%' "
+                   "ORDER BY e.ts_us")
+    assert trucks == [(f'{{"truck":{index}}}',) for index in range(130, 150)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from tests.core.recorder.conftest import RecorderHub
@@ -74,3 +75,52 @@ async def test_unknown_entity_and_empty_range(recorder_hub: RecorderHub) -> None
     _hub, rec = await record_series(recorder_hub)
     assert await rec.async_get_history(["sensor.never_seen"], at(0)) == {}
     assert await rec.async_get_history(["switch.pump"], at(-30), at(-20)) == {}
+
+
+async def test_compact_shape_for_the_websocket(recorder_hub: RecorderHub) -> None:
+    _hub, rec = await record_series(recorder_hub)
+    history = await rec.async_get_history(["sensor.pump_power"], at(15), at(40), compact=True)
+    assert history == {"sensor.pump_power": [
+        {"s": "2.0", "a": UNIT, "lu": at(15).timestamp()},
+        {"s": "2.0", "a": {**UNIT, "note": "calibrated"}, "lu": at(20).timestamp(),
+         "lc": at(10).timestamp()},
+        {"s": "3.0", "a": UNIT, "lu": at(30).timestamp()},
+    ]}
+
+    minimal = await rec.async_get_history(["sensor.pump_power"], at(-5), minimal_response=True,
+                                          no_attributes=True, compact=True)
+    assert minimal["sensor.pump_power"] == [
+        {"s": "1.0", "a": {}, "lu": at(0).timestamp()},
+        {"s": "2.0", "lu": at(10).timestamp()},
+        {"s": "3.0", "lu": at(30).timestamp()},
+    ]
+
+
+async def test_many_attribute_sets_are_read_without_stalling_the_loop(
+    recorder_hub: RecorderHub
+) -> None:
+    hub, rec = await recorder_hub()
+    readings = [float(step) for step in range(1_500)]
+    for step in range(1_500):
+        hub.states.async_set("sensor.spectrum", str(step), {"bins": readings, "step": step},
+                             measured_at=at(step / 60))
+    await rec.async_flush()
+    loop = asyncio.get_running_loop()
+    worst_lag = 0.0
+    running = True
+
+    async def ticker() -> None:
+        nonlocal worst_lag
+        while running:
+            before = loop.time()
+            await asyncio.sleep(0.005)
+            worst_lag = max(worst_lag, loop.time() - before - 0.005)
+
+    ticking = asyncio.create_task(ticker())
+    await asyncio.sleep(0.05)
+    history = await rec.async_get_history(["sensor.spectrum"], at(-1))
+    running = False
+    await ticking
+
+    assert [row["attributes"]["step"] for row in history["sensor.spectrum"]] == list(range(1_500))
+    assert worst_lag < 0.05, f"the event loop stalled for {worst_lag * 1000:.0f} ms"

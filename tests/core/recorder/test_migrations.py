@@ -107,3 +107,37 @@ async def test_damaged_file_is_refused_and_left_alone(
     assert any("not a SQLite database or is damaged" in item.message
                for item in hub.notifications.all())
     assert digest(database) == before
+
+
+async def test_version_table_without_a_version_is_refused_and_left_alone(
+    hub_factory: HubFactory, tmp_path: Path
+) -> None:
+    folder = tmp_path / "plant"
+    database = folder / "plantpulse.db"
+    make_database(database, SCHEMA_1, 1)
+    conn = sqlite3.connect(database)
+    conn.execute("DELETE FROM schema_version")
+    conn.commit()
+    conn.close()
+    before = digest(database)
+
+    hub = await hub_factory("recorder:\n", config_dir=folder)
+
+    assert "recorder" not in hub.components
+    message = next(item.message for item in hub.notifications.all()
+                   if "recorder" in item.message)
+    assert "has no valid schema version" in message
+    assert "move it aside" in message
+    assert digest(database) == before
+
+
+async def test_database_that_cannot_be_created_says_what_to_do(
+    hub_factory: HubFactory, tiny_tmpfs: Path
+) -> None:
+    hub = await hub_factory(f"recorder:\n  db_url: sqlite:///{tiny_tmpfs}/plantpulse.db\n")
+
+    assert "recorder" not in hub.components
+    message = next(item.message for item in hub.notifications.all()
+                   if "recorder" in item.message)
+    assert f"Cannot create the tables of the recorder database {tiny_tmpfs}" in message
+    assert "Free disk space" in message

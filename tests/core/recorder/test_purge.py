@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -121,3 +122,43 @@ async def test_purge_runs_in_chunks_while_states_keep_coming(
     assert query(rec.db_path, "SELECT COUNT(*) FROM states WHERE ts_us < ?",
                  ((OLD + DAY) * 1_000_000,)) == [(1,)]
     assert query(rec.db_path, "SELECT COUNT(*) FROM states") == [(101,)]
+
+
+async def test_states_queued_while_a_purge_runs_keep_their_attributes(
+    recorder_hub: RecorderHub
+) -> None:
+    hub, rec = await recorder_hub()
+    for step in range(5):
+        hub.states.async_set("camera.gate", "idle", {"frame": step}, measured_at=old(step))
+    hub.states.async_set("camera.gate", "recording", {"frame": 99})
+    await rec.async_flush()
+    loop = asyncio.get_running_loop()
+    old_rows_reads = 0
+
+    def again(frame: int) -> None:
+        hub.states.async_set("camera.gate", "idle", {"frame": frame})
+        hub.states.async_set("camera.gate", "recording", {"frame": 99})
+
+    def traced(statement: str) -> None:
+        # Runs in the writer connection's thread as the purge reads: the states set here
+        # reach the queue before the purge goes on, as they would from a busy plant.
+        nonlocal old_rows_reads
+        if statement.startswith("SELECT ts_us, attributes_id FROM states"):
+            old_rows_reads += 1
+            if old_rows_reads == 2:
+                loop.call_soon_threadsafe(again, 1)
+        elif statement.startswith("SELECT DISTINCT attributes_id FROM states"):
+            loop.call_soon_threadsafe(again, 0)
+
+    await rec._conn.set_trace_callback(traced)  # the writer's connection: there is no hook
+    await hub.services.async_call("recorder", "purge", {"keep_days": 1})
+    await rec.async_flush()
+    await rec._conn.set_trace_callback(None)
+
+    assert old_rows_reads == 2
+    dangling = query(rec.db_path, "SELECT COUNT(*) FROM states s LEFT JOIN state_attributes a "
+                     "ON a.attributes_id = s.attributes_id WHERE s.attributes_id IS NOT NULL "
+                     "AND a.attributes_id IS NULL")
+    assert dangling == [(0,)]
+    history = await rec.async_get_history(["camera.gate"], old(200))
+    assert [row["attributes"]["frame"] for row in history["camera.gate"]] == [4, 99, 1, 99, 0, 99]

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from plantpulse.core.events import Context
 from plantpulse.core.hub import Hub
@@ -201,3 +204,48 @@ def test_filter_follows_home_assistant_rules() -> None:
     lists_only = EntityFilter(include_entities=frozenset({"sensor.a"}),
                               exclude_entities=frozenset({"sensor.b"}))
     assert lists_only("sensor.a") and not lists_only("sensor.c")
+
+
+async def test_event_data_json_cannot_hold_is_stored_marked(
+    recorder_hub: RecorderHub, caplog: pytest.LogCaptureFixture
+) -> None:
+    hub, rec = await recorder_hub()
+
+    class Valve:
+        def __repr__(self) -> str:
+            return "<Valve V-12>"
+
+    hub.bus.async_fire("valve_moved", {"valve": Valve(), "position": 3})
+    hub.bus.async_fire("valve_moved", {"valve": Valve(), "position": 4})
+    hub.bus.async_fire("flow_sampled", {"litres": float("nan")})
+    hub.bus.async_fire("shift_started", {"shift": "night"})
+    hub.states.async_set("sensor.flow", "12")
+    await asyncio.wait_for(rec.async_flush(), 10)
+
+    stored = query(rec.db_path, "SELECT t.event_type, d.shared_data FROM events e "
+                   "JOIN event_types t ON t.event_type_id = e.event_type_id "
+                   "JOIN event_data d ON d.data_id = e.data_id ORDER BY e.event_id")
+    mine = [(kind, json.loads(data)) for kind, data in stored
+            if kind in ("valve_moved", "flow_sampled", "shift_started")]
+    assert mine == [
+        ("valve_moved", {"unserializable": "{'valve': <Valve V-12>, 'position': 3}"}),
+        ("valve_moved", {"unserializable": "{'valve': <Valve V-12>, 'position': 4}"}),
+        ("flow_sampled", {"unserializable": "{'litres': nan}"}),
+        ("shift_started", {"shift": "night"}),
+    ]
+    assert query(rec.db_path, "SELECT state FROM states") == [("12",)]
+    refusals = [record.getMessage() for record in caplog.records
+                if "cannot store" in record.getMessage()]
+    assert len(refusals) == 2, "one line per event type"
+    assert "data of valve_moved events" in refusals[0]
+
+
+async def test_purge_is_for_admins_and_may_keep_no_days(recorder_hub: RecorderHub) -> None:
+    hub, rec = await recorder_hub()
+    assert hub.services.get("recorder", "purge").admin_only
+    hub.states.async_set("sensor.a", "1", measured_at=datetime.now(UTC) - timedelta(hours=1))
+    hub.states.async_set("sensor.a", "2")
+    await rec.async_flush()
+    await hub.services.async_call("recorder", "purge", {"keep_days": 0})
+    await rec.async_flush()
+    assert query(rec.db_path, "SELECT state FROM states") == [("2",)]

@@ -16,7 +16,7 @@ import pytest
 from pytest import approx
 
 from plantpulse.core.hub import Hub
-from plantpulse.core.recorder import Recorder
+from plantpulse.core.recorder import Period, Recorder, StatisticType
 from tests.core.recorder.conftest import RecorderHub, execute, query
 
 POWER = {"unit_of_measurement": "kW", "state_class": "measurement"}
@@ -193,3 +193,42 @@ async def test_unknown_period_is_refused(recorder_hub: RecorderHub) -> None:
     _hub, rec = await recorder_hub()
     with pytest.raises(ValueError, match="unknown statistics period 'week'"):
         await rec.async_get_statistics(["sensor.a"], "week", at(0))
+
+
+async def test_epoch_milliseconds_for_the_websocket(recorder_hub: RecorderHub) -> None:
+    hub, rec = await recorder_hub()
+    await readings(hub, rec, "sensor.line_power", POWER, [(0, "10"), (150, "30")])
+    rows = await rec.async_get_statistics(["sensor.line_power"], Period.FIVE_MINUTE, at(0),
+                                          at(300), types={StatisticType.MEAN}, epoch_ms=True)
+    assert rows == {"sensor.line_power": [
+        {"start": P * 1000.0, "end": (P + 300) * 1000.0, "mean": approx(20.0)},
+    ]}
+
+
+async def test_days_in_a_half_hour_zone_outlive_the_five_minute_rows(
+    recorder_hub: RecorderHub
+) -> None:
+    hub, rec = await recorder_hub(time_zone="Asia/Kolkata")
+    local = (datetime.now(UTC) - timedelta(hours=3)).astimezone(hub.site.tz)
+    local = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    midnight = local.astimezone(UTC)
+    for step in range(9):
+        hub.states.async_set("sensor.boiler_gas", str(step), ENERGY,
+                             measured_at=midnight + timedelta(minutes=30 * (step - 4)))
+    await rec.async_flush()
+    span = (midnight - timedelta(hours=12), midnight + timedelta(hours=3))
+    days = await rec.async_get_statistics(["sensor.boiler_gas"], "day", *span,
+                                          types={"sum", "change"})
+    assert [(row["sum"], row["change"]) for row in days["sensor.boiler_gas"]] == [
+        (3.0, 3.0), (8.0, 5.0)
+    ]
+
+    # 5-minute rows are kept keep_5minute_days (90 by default); hourly ones for good. Once the
+    # purge has taken them, the hour across midnight (18:00-19:00 UTC) counts with the day
+    # it starts in.
+    execute(rec.db_path, "DELETE FROM statistics_short_term")
+    days = await rec.async_get_statistics(["sensor.boiler_gas"], "day", *span,
+                                          types={"sum", "change"})
+    assert [(row["start"], row["sum"], row["change"]) for row in days["sensor.boiler_gas"]] == [
+        ((local - timedelta(days=1)).isoformat(), 4.0, 4.0), (local.isoformat(), 8.0, 4.0)
+    ]
