@@ -12,15 +12,15 @@ from plantpulse.core import dt
 from plantpulse.core.config import validation as cv
 from plantpulse.core.config.errors import humanize_invalid
 from plantpulse.core.http.view import ApiError
+from plantpulse.core.recorder import STATISTIC_TYPES, Period, Recorder, StatisticType, get_recorder
 
 if TYPE_CHECKING:
     from plantpulse.core.hub import Hub
-    from plantpulse.core.recorder import Recorder
 
-PERIODS: Final = ("5minute", "hour", "day", "month")
-STATISTIC_TYPES: Final = ("change", "max", "mean", "min", "state", "sum")
 DEFAULT_SPAN: Final = timedelta(days=1)
 _MICROSECOND: Final = timedelta(microseconds=1)
+# Float seconds near today hold microseconds to about a quarter: compare with this margin.
+_HALF_MICROSECOND: Final = _MICROSECOND.total_seconds() / 2
 NO_RECORDER: Final = (
     "The recorder is not set up, so there is no history or statistics: add 'recorder:' to "
     "configuration.yaml and restart the hub."
@@ -46,32 +46,31 @@ def parse_entity_ids(value: str | list[str], what: str) -> list[str]:
         raise ApiError(f"Invalid {what}: {humanize_invalid(err)}.") from None
 
 
-def parse_period(value: str) -> str:
+def parse_period(value: str) -> Period:
     """One of 5minute, hour, day, month."""
-    if value not in PERIODS:
-        raise ApiError(f"Invalid period {value!r}: use one of {', '.join(PERIODS)}.")
-    return value
+    try:
+        return Period(value)
+    except ValueError:
+        raise ApiError(f"Invalid period {value!r}: use one of {', '.join(Period)}.") from None
 
 
-def parse_types(value: str | list[str] | None) -> set[str] | None:
+def parse_types(value: str | list[str] | None) -> set[StatisticType] | None:
     """The statistic columns asked for (None: all)."""
     if value is None:
         return None
     names = value.split(",") if isinstance(value, str) else value
     wanted = {name.strip() for name in names if name.strip()}
-    unknown = wanted - set(STATISTIC_TYPES)
+    unknown = wanted.difference(STATISTIC_TYPES)
     if unknown:
         raise ApiError(f"Unknown statistic types {', '.join(sorted(unknown))}: use "
                        f"{', '.join(STATISTIC_TYPES)}.")
-    return wanted
+    return {StatisticType(name) for name in wanted}
 
 
 def recorder_of(hub: Hub) -> Recorder:
     """The hub's recorder, or ApiError 404 saying how to set it up."""
     if "recorder" not in hub.components:
         raise ApiError(NO_RECORDER, HTTPStatus.NOT_FOUND, "not_found")
-    from plantpulse.core.recorder import get_recorder
-
     recorder = get_recorder(hub)
     if recorder is None:
         raise ApiError(NO_RECORDER, HTTPStatus.NOT_FOUND, "not_found")
@@ -94,53 +93,60 @@ async def async_history(
     no_attributes: bool = False,
     significant_changes_only: bool = False,
     include_start_time_state: bool = True,
+    compact: bool = False,
 ) -> dict[str, list[dict[str, Any]]]:
     """States per entity from `start` (the state then first) to `end` or now.
 
     Without `include_start_time_state` only states recorded from `start` on are listed.
+    `compact` asks the recorder for Home Assistant's WebSocket shape (`{s, a, lu, lc}`).
     """
     _check_span(start, end)
     recorder = recorder_of(hub)
     if start > dt.utcnow():
         return {}
+    options = {"minimal_response": minimal_response, "no_attributes": no_attributes,
+               "significant_changes_only": significant_changes_only, "compact": compact}
     if include_start_time_state:
-        return await recorder.async_get_history(
-            entity_ids, start, end, minimal_response=minimal_response,
-            no_attributes=no_attributes, significant_changes_only=significant_changes_only,
-        )
+        return await recorder.async_get_history(entity_ids, start, end, **options)
     # The recorder always starts with the state in effect at the start, timed at the start,
     # like a state recorded exactly then. Asked from a microsecond earlier, that state is timed
     # before the start, so it can be told apart and left out.
-    history = await recorder.async_get_history(
-        entity_ids, start - _MICROSECOND, end, minimal_response=minimal_response,
-        no_attributes=no_attributes, significant_changes_only=significant_changes_only,
-    )
+    history = await recorder.async_get_history(entity_ids, start - _MICROSECOND, end, **options)
     return {entity_id: kept for entity_id, rows in history.items()
-            if (kept := _from_start(rows, start))}
+            if (kept := _from_start(rows, start.timestamp()))}
 
 
-def _from_start(rows: list[dict[str, Any]], start: datetime) -> list[dict[str, Any]]:
+def _from_start(rows: list[dict[str, Any]], start: float) -> list[dict[str, Any]]:
     """Leave out the leading rows timed before `start` (the rows are in time order)."""
     index = 0
-    while index < len(rows) and _row_time(rows[index]) < start:
+    while index < len(rows) and _row_time(rows[index]) < start - _HALF_MICROSECOND:
         index += 1
     return rows[index:]
 
 
-def _row_time(row: dict[str, Any]) -> datetime:
+def _row_time(row: dict[str, Any]) -> float:
+    if "lu" in row:
+        return float(row["lu"])
     # Rows that minimal_response shortens carry only last_changed.
-    return dt.parse_datetime(row.get("last_updated") or row["last_changed"])
+    return dt.parse_datetime(row.get("last_updated") or row["last_changed"]).timestamp()
 
 
 async def async_statistics(
     hub: Hub,
     statistic_ids: list[str],
-    period: str,
+    period: Period,
     start: datetime,
     end: datetime | None,
-    types: set[str] | None,
+    types: set[StatisticType] | None,
+    *,
+    epoch_ms: bool = False,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Statistics rows per statistic id for `period` buckets between `start` and `end`."""
+    """Statistics rows per statistic id for `period` buckets between `start` and `end`.
+
+    `epoch_ms` asks the recorder for `start` and `end` in milliseconds since the epoch (Home
+    Assistant's WebSocket shape) instead of ISO text.
+    """
     _check_span(start, end)
     recorder = recorder_of(hub)
-    return await recorder.async_get_statistics(statistic_ids, period, start, end, types)
+    return await recorder.async_get_statistics(statistic_ids, period, start, end, types,
+                                               epoch_ms=epoch_ms)

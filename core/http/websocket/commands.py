@@ -25,12 +25,7 @@ from plantpulse.core.http.payloads import (
 )
 from plantpulse.core.http.policy import check_fire_event, check_service_call, check_subscribe
 from plantpulse.core.http.view import ApiError
-from plantpulse.core.http.websocket.compressed import (
-    compressed_history_row,
-    compressed_state,
-    state_diff,
-    timestamp_row,
-)
+from plantpulse.core.http.websocket.compressed import compressed_state, state_diff
 from plantpulse.core.http.websocket.registry import async_register_command
 from plantpulse.core.jsonenc import json_dumps
 from plantpulse.core.tracking import async_track_state_change_event
@@ -207,7 +202,9 @@ def _span(data: dict[str, Any]) -> tuple[Any, Any]:
     return start, end
 
 
-async def _history(data: dict[str, Any], connection: ActiveConnection) -> dict[str, Any]:
+async def _history(
+    data: dict[str, Any], connection: ActiveConnection, *, compact: bool = False
+) -> dict[str, Any]:
     start, end = _span(data)
     entity_ids = data.get("entity_ids")
     return await queries.async_history(
@@ -216,7 +213,7 @@ async def _history(data: dict[str, Any], connection: ActiveConnection) -> dict[s
         start, end, minimal_response=data["minimal_response"],
         no_attributes=data["no_attributes"],
         significant_changes_only=data["significant_changes_only"],
-        include_start_time_state=data["include_start_time_state"],
+        include_start_time_state=data["include_start_time_state"], compact=compact,
     )
 
 
@@ -229,14 +226,12 @@ async def history_during_period(
     connection: ActiveConnection, msg_id: int, data: dict[str, Any]
 ) -> None:
     """Home Assistant's `history/history_during_period`: `{entity_id: [{s, a, lu, lc}]}`."""
-    result = await _history(data, connection)
-    connection.send_result(msg_id, {
-        entity_id: [compressed_history_row(row) for row in rows]
-        for entity_id, rows in result.items()
-    })
+    connection.send_result(msg_id, await _history(data, connection, compact=True))
 
 
-async def _statistics(data: dict[str, Any], connection: ActiveConnection) -> dict[str, Any]:
+async def _statistics(
+    data: dict[str, Any], connection: ActiveConnection, *, epoch_ms: bool = False
+) -> dict[str, Any]:
     if data.get("units"):
         raise ApiError("Unit conversion ('units') is not supported: leave it out; statistics "
                        "come in the unit each sensor reports.")
@@ -244,6 +239,7 @@ async def _statistics(data: dict[str, Any], connection: ActiveConnection) -> dic
     return await queries.async_statistics(
         connection.hub, queries.parse_entity_ids(data["statistic_ids"], "statistic_ids"),
         queries.parse_period(data["period"]), start, end, queries.parse_types(data.get("types")),
+        epoch_ms=epoch_ms,
     )
 
 
@@ -256,10 +252,7 @@ async def statistics_during_period(
     connection: ActiveConnection, msg_id: int, data: dict[str, Any]
 ) -> None:
     """Home Assistant's `recorder/statistics_during_period`: times in epoch milliseconds."""
-    result = await _statistics(data, connection)
-    connection.send_result(msg_id, {
-        statistic_id: [timestamp_row(row) for row in rows] for statistic_id, rows in result.items()
-    })
+    connection.send_result(msg_id, await _statistics(data, connection, epoch_ms=True))
 
 
 # Auth -----------------------------------------------------------------------------------

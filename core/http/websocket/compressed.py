@@ -1,10 +1,9 @@
-"""Home Assistant's compressed state shapes: `subscribe_entities` diffs and WebSocket history."""
+"""Home Assistant's compressed state shapes for `subscribe_entities`: whole states and diffs."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from plantpulse.core import dt
 from plantpulse.core.states import State
 
 
@@ -44,32 +43,3 @@ def state_diff(old: State, new: State) -> dict[str, Any]:
         if removed := [key for key in old.attributes if key not in new.attributes]:
             diff["-"] = {"a": removed}
     return diff
-
-
-def _timestamp(value: str | float | None) -> float | None:
-    if value is None or isinstance(value, int | float):
-        return value
-    return dt.parse_datetime(value).timestamp()
-
-
-def compressed_history_row(row: dict[str, Any]) -> dict[str, Any]:
-    """A history state dict in the compact WebSocket form `{s, a?, lu, lc?}`."""
-    compact: dict[str, Any] = {"s": row["state"]}
-    if "attributes" in row:
-        compact["a"] = row["attributes"]
-    last_changed = _timestamp(row.get("last_changed"))
-    last_updated = _timestamp(row.get("last_updated")) or last_changed
-    compact["lu"] = last_updated
-    if last_changed is not None and last_changed != last_updated:
-        compact["lc"] = last_changed
-    return compact
-
-
-def timestamp_row(row: dict[str, Any]) -> dict[str, Any]:
-    """A statistics row with `start`/`end` as milliseconds since the epoch (HA's WS shape)."""
-    converted = dict(row)
-    for key in ("start", "end", "last_reset"):
-        value = converted.get(key)
-        if isinstance(value, str):
-            converted[key] = dt.parse_datetime(value).timestamp() * 1000
-    return converted

@@ -193,6 +193,17 @@ async def test_statistics_unit_conversion_is_refused_with_a_reason(api_factory) 
     await client.ws.close()
 
 
+async def test_only_admins_may_purge_the_recorder(api_factory) -> None:
+    api, _base = await recorded_api(api_factory)
+    operator = await api.token_for(Role.OPERATOR)
+    status, body = await api.request("POST", "/api/services/recorder/purge", operator,
+                                     json={"keep_days": 0})
+    assert status == 403 and "recorder.purge is for admins only" in body["message"]
+    status, history = await api.request("GET", "/api/history/period", operator,
+                                        params={"filter_entity_id": "sensor.p"})
+    assert status == 200 and len(history[0]) == 24
+
+
 async def test_without_a_recorder_history_answers_404_with_a_hint(api: Api) -> None:
     token = await api.token_for(Role.VIEWER)
     status, body = await api.request("GET", "/api/history/period", token)
