@@ -21,6 +21,8 @@ EVENT_HUB_STOP: Final = "plantpulse_stop"
 EVENT_HUB_CLOSE: Final = "plantpulse_close"
 EVENT_COMPONENT_LOADED: Final = "component_loaded"
 EVENT_ENTITY_REGISTRY_UPDATED: Final = "entity_registry_updated"
+EVENT_DEVICE_REGISTRY_UPDATED: Final = "device_registry_updated"
+EVENT_AREA_REGISTRY_UPDATED: Final = "area_registry_updated"
 EVENT_NOTIFICATIONS_UPDATED: Final = "persistent_notifications_updated"
 
 # States every entity may take.

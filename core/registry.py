@@ -12,7 +12,11 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
-from plantpulse.core.const import EVENT_ENTITY_REGISTRY_UPDATED
+from plantpulse.core.const import (
+    EVENT_AREA_REGISTRY_UPDATED,
+    EVENT_DEVICE_REGISTRY_UPDATED,
+    EVENT_ENTITY_REGISTRY_UPDATED,
+)
 from plantpulse.core.slug import slugify
 from plantpulse.core.storage import Store
 
@@ -121,6 +125,8 @@ class AreaRegistry:
         area = AreaEntry(area_id, name, parent_id)
         self.areas[area_id] = area
         self._schedule_save()
+        self._hub.bus.async_fire(EVENT_AREA_REGISTRY_UPDATED, {"action": "create",
+                                                              "area_id": area_id})
         return area
 
     def _schedule_save(self) -> None:
@@ -182,8 +188,10 @@ class DeviceRegistry:
                 if suggested_area else None
             )
             device = DeviceEntry(uuid.uuid4().hex, identifiers, platform, name, area_id=area_id)
+            before = None
         else:
             device = self.devices[device_id]
+            before = device.as_dict()
             device.identifiers = sorted(set(device.identifiers) | set(identifiers))
         device.name = name
         device.manufacturer = manufacturer
@@ -191,8 +199,13 @@ class DeviceRegistry:
         device.sw_version = sw_version
         device.serial_number = serial_number
         device.via_device_id = via_device_id
-        self._index(device)
-        self._schedule_save()
+        if before is None or before != device.as_dict():
+            self._index(device)
+            self._schedule_save()
+            self._hub.bus.async_fire(
+                EVENT_DEVICE_REGISTRY_UPDATED,
+                {"action": "create" if before is None else "update", "device_id": device.id},
+            )
         return device
 
     def _schedule_save(self) -> None:

@@ -74,6 +74,7 @@ class Service:
             "response": {"optional": self.supports_response is SupportsResponse.OPTIONAL}
             if self.supports_response is not SupportsResponse.NONE
             else None,
+            "admin_only": self.admin_only,
         }
 
 

@@ -11,15 +11,11 @@ if TYPE_CHECKING:
     from plantpulse.core.auth.models import User
     from plantpulse.core.hub import Hub
 
-# Registry events the web UI listens for, by Home Assistant's names.
-EVENT_AREA_REGISTRY_UPDATED: Final = "area_registry_updated"
-EVENT_DEVICE_REGISTRY_UPDATED: Final = "device_registry_updated"
-
 # Every event type the core declares, plus the `plantpulse_*` family: fired only by the hub,
 # because listeners trust their data (hub objects, registry changes, the hub's lifecycle).
 HUB_EVENTS: Final = frozenset(
     value for name, value in vars(const).items() if name.startswith("EVENT_")
-) | {EVENT_AREA_REGISTRY_UPDATED, EVENT_DEVICE_REGISTRY_UPDATED}
+)
 HUB_EVENT_PREFIX: Final = "plantpulse_"
 
 # Events a non-admin may subscribe to: what any logged-in user may read anyway. Others (service
@@ -29,8 +25,8 @@ SUBSCRIBABLE_BY_ALL: Final = frozenset({
     const.EVENT_STATE_BACKFILLED,
     const.EVENT_NOTIFICATIONS_UPDATED,
     const.EVENT_ENTITY_REGISTRY_UPDATED,
-    EVENT_AREA_REGISTRY_UPDATED,
-    EVENT_DEVICE_REGISTRY_UPDATED,
+    const.EVENT_AREA_REGISTRY_UPDATED,
+    const.EVENT_DEVICE_REGISTRY_UPDATED,
     const.EVENT_COMPONENT_LOADED,
     const.EVENT_SERVICE_REGISTERED,
     const.EVENT_SERVICE_REMOVED,

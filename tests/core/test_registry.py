@@ -110,3 +110,15 @@ async def test_delayed_save_is_flushed_on_stop(tmp_path: Path) -> None:
     assert not store.path.exists()
     await hub.async_stop()
     assert json.loads(store.path.read_text())["data"] == {"saved": True}
+
+
+async def test_registry_events_only_for_real_changes(hub: Hub) -> None:
+    events: list[tuple[str, dict]] = []
+    for event_type in ("area_registry_updated", "device_registry_updated"):
+        hub.bus.async_listen(event_type, lambda e: events.append((e.event_type, dict(e.data))))
+    await hub.entities.async_add("test", [PumpPower("一号循环泵")])
+    device_id = hub.device_registry.async_get_or_create(
+        "test", [("test", "pump1")], "一号循环泵").id
+    assert [event[0] for event in events] == ["area_registry_updated", "device_registry_updated"]
+    hub.device_registry.async_get_or_create("test", [("test", "pump1")], "1# pump")
+    assert events[-1] == ("device_registry_updated", {"action": "update", "device_id": device_id})
