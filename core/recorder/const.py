@@ -25,7 +25,7 @@ MAX_BACKLOG_ROWS: Final = 1_000_000
 MAX_BACKLOG_EVENTS: Final = 100_000
 # Writing what is queued at stop gives up after this long, well inside the hub's
 # STOP_STEP_TIMEOUT, so the database is still closed (its threads would keep the process up).
-STOP_WRITE_SECONDS: Final = 20.0
+STOP_WRITE_SECONDS: Final = 15.0
 # After giving up, how long the statement in progress gets to notice its interruption.
 STOP_INTERRUPT_SECONDS: Final = 5.0
 # The WAL file is checkpointed and truncated when a commit leaves it larger than this.

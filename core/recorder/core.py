@@ -251,6 +251,8 @@ class Recorder:
                 await self._conn.interrupt()
 
     async def _async_close(self) -> None:
+        """Stop listening and writing, and close both connections: shielded, so a stop step
+        the hub cancels still closes them (their threads would keep the process alive)."""
         if self._remove_listener is not None:
             self._remove_listener()
             self._remove_listener = None
@@ -258,11 +260,10 @@ class Recorder:
         if task is not None and not task.done():
             await self._async_interrupt_writer()
             task.cancel()
-            await asyncio.wait({task}, timeout=STOP_INTERRUPT_SECONDS)
-        for conn in (self._reader, self._conn):
-            if conn is not None:
-                await conn.close()
+        connections = [conn for conn in (self._reader, self._conn) if conn is not None]
         self._reader = self._conn = None
+        if connections:
+            await asyncio.shield(_async_close_connections(task, connections))
 
     # The queue ----------------------------------------------------------------------------
 
@@ -597,3 +598,13 @@ class Recorder:
         return await self._statistics.async_get_statistics(
             statistic_ids, period, start, end, types, epoch_ms=epoch_ms
         )
+
+
+async def _async_close_connections(
+    writer_task: asyncio.Task[None] | None, connections: list[aiosqlite.Connection]
+) -> None:
+    """Close `connections` once the writer task has ended (or STOP_INTERRUPT_SECONDS)."""
+    if writer_task is not None and not writer_task.done():
+        await asyncio.wait({writer_task}, timeout=STOP_INTERRUPT_SECONDS)
+    for conn in connections:
+        await conn.close()

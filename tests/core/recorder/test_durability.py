@@ -197,6 +197,25 @@ async def test_stop_gives_up_writing_in_time_and_still_closes_the_database(
     assert query(rec.db_path, "SELECT COUNT(*) FROM states")[0][0] < 200_000
 
 
+async def test_stop_cut_short_by_the_hub_still_closes_the_database(
+    recorder_hub: RecorderHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hub_module, "STOP_STEP_TIMEOUT", 0.05)
+    hub, rec = await recorder_hub("commit_interval: 30")
+    threads_before = len(writer_threads())
+    for value in range(200_000):
+        hub.states.async_set("sensor.fast_counter", str(value))
+
+    await hub.async_stop()
+
+    for _ in range(500):
+        if len(writer_threads()) == threads_before - 2:
+            break
+        await asyncio.sleep(0.01)
+    assert len(writer_threads()) == threads_before - 2, "both connections are closed"
+    assert query(rec.db_path, "PRAGMA integrity_check") == [("ok",)]
+
+
 async def test_states_waiting_for_their_attributes_survive_a_failed_write(
     recorder_hub: RecorderHub
 ) -> None:
