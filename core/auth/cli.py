@@ -10,7 +10,7 @@ import getpass
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 from plantpulse.core.auth.audit import CLI_USER, Actor, AuditLog, audit_entry
 from plantpulse.core.auth.const import AUDIT_LOG_FILE, STORAGE_KEY, STORAGE_VERSION, Role, TokenType
@@ -19,9 +19,6 @@ from plantpulse.core.auth.passwords import hash_password
 from plantpulse.core.const import CONFIG_FILE, STORAGE_DIR
 from plantpulse.core.exceptions import HubRunningError, StorageError
 from plantpulse.core.storage import ConfigDirLock, Store
-
-if TYPE_CHECKING:
-    pass
 
 
 def _check_config_dir(config_dir: Path) -> None:

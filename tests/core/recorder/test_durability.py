@@ -17,6 +17,7 @@ import pytest
 
 from plantpulse.core import hub as hub_module
 from plantpulse.core.recorder import core as recorder_core
+from tests.conftest import LoopStallMeter
 from tests.core.recorder.conftest import POWER_ATTRIBUTES, RecorderHub, execute, query
 
 # A hub writing a counter without pause: every 100 values it waits until they are committed
@@ -89,35 +90,22 @@ async def test_kill_9_loses_nothing_committed(recorder_hub: RecorderHub, tmp_pat
 
 async def test_loop_stays_responsive_during_a_burst(recorder_hub: RecorderHub) -> None:
     hub, rec = await recorder_hub()
-    loop = asyncio.get_running_loop()
-    worst_lag = 0.0
-    running = True
-
-    async def ticker() -> None:
-        nonlocal worst_lag
-        while running:
-            before = loop.time()
-            await asyncio.sleep(0.005)
-            worst_lag = max(worst_lag, loop.time() - before - 0.005)
-
     # `plantpulse run` freezes what exists after start-up so full collections stay short;
     # do the same here, or the test suite's own heap makes every full collection slow.
     gc.freeze()
-    ticking = asyncio.create_task(ticker())
     ids = [f"sensor.line_{index}" for index in range(100)]
     try:
-        for index in range(100_000):
-            hub.states.async_set(ids[index % 100], str(index), POWER_ATTRIBUTES)
-            if index % 1000 == 999:
-                await asyncio.sleep(0)
-        await rec.async_flush()
+        async with LoopStallMeter() as meter:
+            for index in range(100_000):
+                hub.states.async_set(ids[index % 100], str(index), POWER_ATTRIBUTES)
+                if index % 1000 == 999:
+                    await asyncio.sleep(0)
+            await rec.async_flush()
     finally:
         gc.unfreeze()
-    running = False
-    await ticking
 
     assert query(rec.db_path, "SELECT COUNT(*) FROM states") == [(100_000,)]
-    assert worst_lag < 0.1, f"the event loop stalled for {worst_lag * 1000:.0f} ms"
+    assert meter.worst < 0.1, f"the event loop stalled for {meter.worst * 1000:.0f} ms"
 
 
 @pytest.fixture

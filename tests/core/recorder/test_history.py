@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from tests.conftest import LoopStallMeter
 from tests.core.recorder.conftest import RecorderHub
 
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
@@ -105,22 +106,9 @@ async def test_many_attribute_sets_are_read_without_stalling_the_loop(
         hub.states.async_set("sensor.spectrum", str(step), {"bins": readings, "step": step},
                              measured_at=at(step / 60))
     await rec.async_flush()
-    loop = asyncio.get_running_loop()
-    worst_lag = 0.0
-    running = True
-
-    async def ticker() -> None:
-        nonlocal worst_lag
-        while running:
-            before = loop.time()
-            await asyncio.sleep(0.005)
-            worst_lag = max(worst_lag, loop.time() - before - 0.005)
-
-    ticking = asyncio.create_task(ticker())
-    await asyncio.sleep(0.05)
-    history = await rec.async_get_history(["sensor.spectrum"], at(-1))
-    running = False
-    await ticking
+    async with LoopStallMeter() as meter:
+        await asyncio.sleep(0.05)
+        history = await rec.async_get_history(["sensor.spectrum"], at(-1))
 
     assert [row["attributes"]["step"] for row in history["sensor.spectrum"]] == list(range(1_500))
-    assert worst_lag < 0.05, f"the event loop stalled for {worst_lag * 1000:.0f} ms"
+    assert meter.worst < 0.05, f"the event loop stalled for {meter.worst * 1000:.0f} ms"
