@@ -134,6 +134,7 @@ class EventBus:
 
     def __init__(self, hub: Hub) -> None:
         self._hub = hub
+        self._time = hub.clock.time
         self._listeners: dict[str, tuple[_Listener, ...]] = {}
         self._pending: deque[Event] = deque()
         self._dispatching = False
@@ -172,7 +173,10 @@ class EventBus:
         """Fire an event; listeners run now, or after the event being delivered."""
         if event_type not in self._listeners and MATCH_ALL not in self._listeners:
             return
-        event = Event(event_type, data, origin, time_fired_timestamp, context)
+        event = Event(
+            event_type, data, origin,
+            self._time() if time_fired_timestamp is None else time_fired_timestamp, context,
+        )
         if self._dispatching:
             self._pending.append(event)
             return

@@ -6,13 +6,14 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import IntEnum
 from functools import partial
 from inspect import isawaitable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from plantpulse.core.clock import Clock, SystemClock
 from plantpulse.core.config.errors import ConfigIssue
 from plantpulse.core.config.site import SiteConfig
 from plantpulse.core.const import (
@@ -52,17 +53,20 @@ class Hub:
     `hub.bus`, `hub.states`, `hub.services`, `hub.entities`, the registries, `hub.site`.
     """
 
-    def __init__(self, config_dir: Path, site: SiteConfig | None = None) -> None:
+    def __init__(
+        self, config_dir: Path, site: SiteConfig | None = None, clock: Clock | None = None
+    ) -> None:
         from plantpulse.core.entity_manager import EntityManager
         from plantpulse.core.notifications import Notifications
         from plantpulse.core.registry import AreaRegistry, DeviceRegistry, EntityRegistry
 
         self.loop = asyncio.get_running_loop()
+        self.clock = clock or SystemClock()
         self.config_dir = Path(config_dir)
         self.site = site or SiteConfig()
         self.state = HubState.NOT_RUNNING
         self.bus = EventBus(self)
-        self.states = StateMachine(self.bus)
+        self.states = StateMachine(self.bus, self.clock.time)
         self.services = ServiceRegistry(self)
         self.config: dict[str, Any] = {}
         self.config_issues: list[ConfigIssue] = []
@@ -78,7 +82,7 @@ class Hub:
         self.executor = ThreadPoolExecutor(EXECUTOR_WORKERS, thread_name_prefix="plantpulse")
         self._tasks: set[asyncio.Future[Any]] = set()
         self._background: set[asyncio.Task[Any]] = set()
-        self._timers: set[asyncio.TimerHandle] = set()
+        self._timers: dict[object, Callable[[], None]] = {}
         self._stop_callbacks: list[tuple[StopStage, int, StopCallback]] = []
         self._stop_order = 0
         self._stopped = asyncio.Event()
@@ -142,18 +146,28 @@ class Hub:
     ) -> Callable[[], None]:
         """Run `action` after `delay`; a coroutine it returns becomes a task. Returns cancel."""
         seconds = delay.total_seconds() if isinstance(delay, timedelta) else delay
-        handle: asyncio.TimerHandle
+        return self.async_call_at(self.clock.time() + max(0.0, seconds), action)
+
+    def async_call_at(
+        self, moment: datetime | float, action: Callable[[], Any], name: str | None = None
+    ) -> Callable[[], None]:
+        """Run `action` at a wall time (a datetime or a timestamp) of the hub's clock.
+
+        A coroutine it returns becomes a task. Returns a function that cancels it; stopping
+        the hub cancels every timer still pending.
+        """
+        timestamp = moment.timestamp() if isinstance(moment, datetime) else moment
+        token = object()
 
         def fire() -> None:
-            self._timers.discard(handle)
-            self._run_action(action)
+            self._timers.pop(token, None)
+            self._run_action(action, name)
 
-        handle = self.loop.call_later(max(0.0, seconds), fire)
-        self._timers.add(handle)
+        self._timers[token] = self.clock.call_at(timestamp, fire)
 
         def cancel() -> None:
-            handle.cancel()
-            self._timers.discard(handle)
+            if (cancel_timer := self._timers.pop(token, None)) is not None:
+                cancel_timer()
 
         return cancel
 
@@ -162,40 +176,36 @@ class Hub:
     ) -> Callable[[], None]:
         """Run `action` every `interval`; a run still busy makes the next tick skip. Returns cancel.
 
-        Ticks are scheduled against the loop clock, so a slow run does not make the interval
+        Ticks are scheduled against the hub's clock, so a slow run does not make the interval
         drift.
         """
         seconds = interval.total_seconds() if isinstance(interval, timedelta) else interval
         running: asyncio.Task[Any] | None = None
-        next_due = self.loop.time() + seconds
-        handle: asyncio.TimerHandle | None = None
+        next_due = self.clock.time() + seconds
+        cancel_tick: Callable[[], None] | None = None
         cancelled = False
 
         def tick() -> None:
-            nonlocal running, next_due, handle
-            self._timers.discard(handle)  # type: ignore[arg-type]
+            nonlocal running, next_due, cancel_tick
             if running is None or running.done():
                 result = self._run_action(action, name)
                 running = result if isinstance(result, asyncio.Task) else None
             else:
                 _LOGGER.debug("%s is still running; skipping this tick", name)
-            now = self.loop.time()
+            now = self.clock.time()
             next_due += seconds
             if next_due <= now:
                 next_due = now + seconds
             if not cancelled:
-                handle = self.loop.call_at(next_due, tick)
-                self._timers.add(handle)
+                cancel_tick = self.async_call_at(next_due, tick, name)
 
-        handle = self.loop.call_at(next_due, tick)
-        self._timers.add(handle)
+        cancel_tick = self.async_call_at(next_due, tick, name)
 
         def cancel() -> None:
             nonlocal cancelled
             cancelled = True
-            if handle is not None:
-                handle.cancel()
-                self._timers.discard(handle)
+            if cancel_tick is not None:
+                cancel_tick()
 
         return cancel
 
@@ -253,8 +263,8 @@ class Hub:
                 _LOGGER.error("Stop step %s (%s) timed out", callback, stage.name)
             except Exception:
                 _LOGGER.exception("Error in stop step %s (%s)", callback, stage.name)
-        for handle in list(self._timers):
-            handle.cancel()
+        for cancel_timer in list(self._timers.values()):
+            cancel_timer()
         self._timers.clear()
         for task in list(self._background):
             task.cancel()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, NoReturn
 
@@ -92,7 +92,6 @@ class State:
         context: Context | None = None,
         measured_timestamp: float | None = None,
     ) -> None:
-        now = time.time()
         self.entity_id = entity_id
         self.state = state
         if attributes is None:
@@ -101,8 +100,8 @@ class State:
             self.attributes = attributes
         else:
             self.attributes = ReadOnlyDict(attributes)
-        self.last_updated_timestamp = now if last_updated_timestamp is None else (
-            last_updated_timestamp
+        self.last_updated_timestamp = (
+            time.time() if last_updated_timestamp is None else last_updated_timestamp
         )
         self.last_changed_timestamp = (
             self.last_updated_timestamp if last_changed_timestamp is None
@@ -190,8 +189,9 @@ class State:
 class StateMachine:
     """Holds the latest State of every entity and fires `state_changed` when one changes."""
 
-    def __init__(self, bus: EventBus) -> None:
+    def __init__(self, bus: EventBus, clock_time: Callable[[], float] = time.time) -> None:
         self._bus = bus
+        self._time = clock_time
         self._states: dict[str, State] = {}
         self._known_ids: set[str] = set()
 
@@ -247,7 +247,7 @@ class StateMachine:
             )
         measured = None if measured_at is None else measured_at.timestamp()
         old = self._states.get(entity_id)
-        now = time.time()
+        now = self._time()
         if old is None:
             last_changed = now
             if attributes:
@@ -289,6 +289,7 @@ class StateMachine:
             EVENT_STATE_CHANGED,
             {"entity_id": entity_id, "old_state": old, "new_state": None},
             context=context,
+            time_fired_timestamp=self._time(),
         )
         return True
 
