@@ -11,6 +11,7 @@ from pathlib import Path
 from plantpulse.core.bench import BenchOptions, benchmark
 from plantpulse.core.events import Event
 from plantpulse.core.hub import Hub
+from plantpulse.core.template import Template
 from plantpulse.core.tracking import async_track_state_change_event
 
 FIRE_EVENTS = 1_000_000
@@ -79,5 +80,24 @@ def state_set(_options: BenchOptions) -> float:
         elapsed = time.perf_counter() - start
         assert count == STATE_WRITES, count
         return STATE_WRITES / elapsed
+
+    return run_with_hub(body)
+
+
+TEMPLATE_RENDERS = 100_000
+
+
+@benchmark("template_render", "renders/s")
+def template_render(_options: BenchOptions) -> float:
+    """100,000 renders of the anchor's template: states('sensor.line_load') | float(0) > 40."""
+
+    async def body(hub: Hub) -> float:
+        hub.states.async_set("sensor.line_load", "45.2", {"unit_of_measurement": "kW"})
+        template = Template("{{ states('sensor.line_load') | float(0) > 40 }}")
+        assert template.async_render(hub) is True
+        start = time.perf_counter()
+        for _ in range(TEMPLATE_RENDERS):
+            template.async_render(hub)
+        return TEMPLATE_RENDERS / (time.perf_counter() - start)
 
     return run_with_hub(body)
