@@ -17,8 +17,9 @@ from aiohttp import hdrs, web
 from plantpulse.core.auth.const import Role, TokenType
 from plantpulse.core.const import VERSION
 from plantpulse.core.http.const import MAX_BODY_BYTES
+from plantpulse.core.http.extensions import api_views, dispatch
 from plantpulse.core.http.security import is_api_path
-from plantpulse.core.http.view import access_of
+from plantpulse.core.http.view import HTTP_KEY, access_of
 from plantpulse.core.http.webhook import DEFAULT_METHODS as WEBHOOK_METHODS
 
 _JSON: Final = "application/json"
@@ -217,12 +218,19 @@ def openapi_document(app: web.Application) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for route in app.router.routes():
         path = route.resource.canonical if route.resource is not None else ""
-        if not is_api_path(path) or route.method == hdrs.METH_HEAD:
+        if not is_api_path(path) or route.method == hdrs.METH_HEAD or route.handler is dispatch:
             continue
         # A route taking any method is a webhook: documented with the methods webhooks take.
         methods = WEBHOOK_METHODS if route.method == hdrs.METH_ANY else (route.method,)
         for method in methods:
             paths.setdefault(path, {})[method.lower()] = _operation(route.handler, method, path)
+    for view in api_views(app[HTTP_KEY].hub):
+        paths.setdefault(view.path, {})[view.method.lower()] = {
+            "summary": (view.handler.__doc__ or "").strip().splitlines()[0]
+            if view.handler.__doc__ else view.path,
+            "x-required-role": str(view.role),
+            "responses": {"200": {"description": "OK"}},
+        }
     return {
         "openapi": "3.1.0",
         "info": {

@@ -13,7 +13,7 @@ from aiohttp import hdrs, web
 from plantpulse.core import dt
 from plantpulse.core.auth.onboarding import Onboarding
 from plantpulse.core.auth.throttle import LoginThrottle
-from plantpulse.core.http import auth_views, rest, static, webhook
+from plantpulse.core.http import auth_views, extensions, rest, static, webhook
 from plantpulse.core.http.const import (
     CONF_CORS_ALLOWED_ORIGINS,
     CONF_IP_BAN_ENABLED,
@@ -82,8 +82,9 @@ class HubHTTP:
         self.app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY_BYTES)
         self.app[HTTP_KEY] = self
         self.app.on_response_prepare.append(_add_security_headers)
+        # The catch-all of integrations' views comes after the built-in API, before the UI.
         for table in (rest.routes, auth_views.routes, webhook.routes,
-                      websocket_connection.routes, static.routes):
+                      websocket_connection.routes, extensions.routes, static.routes):
             self.app.add_routes(table)
         async_register_builtin_commands(hub)
         auth.async_listen_revoked(self._close_connections_of)
