@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import voluptuous as vol
 
 from plantpulse.core.states import valid_entity_id
+from plantpulse.core.template import Template, TemplateError
 
 _SLUG_RE = re.compile(r"^[a-z0-9_]+$")
 _TIME_PERIOD_RE = re.compile(r"^(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)$")
@@ -127,3 +128,28 @@ def empty_means_defaults(schema: vol.Schema) -> Callable[[Any], Any]:
         return schema({} if value is None else value)
 
     return validate
+
+
+def template(value: Any) -> Template:
+    """A Jinja2 template (its syntax checked now; rendered later for a hub)."""
+    if isinstance(value, Template):
+        return value
+    if value is None or isinstance(value, dict | list):
+        raise vol.Invalid("expected a template string")
+    result = Template(str(value))
+    try:
+        result.ensure_valid()
+    except TemplateError as err:
+        raise vol.Invalid(str(err)) from None
+    return result
+
+
+def template_complex(value: Any) -> Any:
+    """Nested data (service data, event data) whose strings are templates."""
+    if isinstance(value, list):
+        return [template_complex(item) for item in value]
+    if isinstance(value, dict):
+        return {key: template_complex(item) for key, item in value.items()}
+    if isinstance(value, str):
+        return template(value)
+    return value

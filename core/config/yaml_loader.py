@@ -2,7 +2,8 @@
 
 Tags: `!include FILE`, `!include_dir_list DIR`, `!include_dir_named DIR`,
 `!include_dir_merge_named DIR`, `!include_dir_merge_list DIR`, `!secret NAME` (from the nearest
-`secrets.yaml` between the file's folder and the config dir) and `!env_var NAME [DEFAULT]`.
+`secrets.yaml` between the file's folder and the config dir), `!env_var NAME [DEFAULT]`, and
+`!input NAME` (a BlueprintInput marker, replaced when a blueprint is used).
 
 Mappings load as NodeDict, sequences as NodeList and strings as NodeStr; each knows its file and
 line, and a NodeDict knows the line of each key, so an error can point at the offending key.
@@ -35,6 +36,15 @@ class NodeStr(str):
 
 
 Location = tuple[str | None, int | None]
+
+
+class BlueprintInput(str):
+    """`!input name` in a blueprint: replaced by the automation's value for that input."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"!input {str.__str__(self)}"
 
 
 class NodeDict(dict[Any, Any]):
@@ -348,6 +358,8 @@ _Loader.add_constructor(
     "!include_dir_merge_list", _include_dir(_combine_merge_list, "!include_dir_merge_list")
 )
 _Loader.add_constructor("!secret", _secret)
+_Loader.add_constructor("!input", lambda loader, node: BlueprintInput(
+    _scalar_argument(loader, node, "!input") or ""))
 _Loader.add_constructor("!env_var", _env_var)
 
 

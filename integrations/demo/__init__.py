@@ -85,7 +85,7 @@ async def async_setup(hub: Hub, config: dict[str, Any]) -> bool:
     store = Store(hub, STORAGE_KEY, STORAGE_VERSION)
     stored = _stored_readings(await store.async_load())
     simulation = PlantSimulation(config[CONF_SEED], hub.site.tz)
-    clock = SimClock.starting_now(config[CONF_SPEED])
+    clock = SimClock.starting_now(config[CONF_SPEED], hub.clock.time)
     start = clock.sim_start
     # History is only worth writing when a recorder keeps it.
     history = config[CONF_HISTORY_DAYS] * DAY if "recorder" in hub.config else 0.0

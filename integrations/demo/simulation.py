@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time as time_module
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from itertools import pairwise
@@ -186,12 +186,13 @@ class SimClock:
     speed: float
     real_start: float
     sim_start: float
+    wall: Callable[[], float] = time_module.time
 
     @classmethod
-    def starting_now(cls, speed: float) -> SimClock:
-        """A clock that starts at the current wall-clock time."""
-        now = time_module.time()
-        return cls(speed, now, now)
+    def starting_now(cls, speed: float, wall: Callable[[], float] = time_module.time) -> SimClock:
+        """A clock that starts at the current time of `wall` (the hub's clock)."""
+        now = wall()
+        return cls(speed, now, now, wall)
 
     def at(self, real_time: float) -> float:
         """The simulated time at a real POSIX time."""
@@ -199,4 +200,4 @@ class SimClock:
 
     def now(self) -> float:
         """The simulated time now."""
-        return self.at(time_module.time())
+        return self.at(self.wall())
