@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Final
 
 import plantpulse
+from plantpulse.core.clock import Clock
 from plantpulse.core.config.errors import ConfigIssue, without_consequences
 from plantpulse.core.config.load import RawConfig, read_config_dir, validate_block
 from plantpulse.core.config.site import SITE_SCHEMA, SiteConfig
@@ -54,18 +55,18 @@ def site_from_raw(raw: RawConfig) -> tuple[SiteConfig, list[ConfigIssue]]:
     return (SiteConfig.from_config(block) if block else SiteConfig()), issues
 
 
-async def async_setup_hub(config_dir: Path) -> Hub:
+async def async_setup_hub(config_dir: Path, clock: Clock | None = None) -> Hub:
     """Create a hub for `config_dir` and set up everything its configuration asks for.
 
     Configuration problems are logged and shown as a notification; the valid rest runs. When
     `configuration.yaml` cannot be read at all, the hub runs its HTTP server on defaults so the
     problem can be seen in the browser. Unreadable `.storage` files raise StorageError instead,
-    so nothing stored is overwritten.
+    so nothing stored is overwritten. `clock` replaces the system clock (tests, simulations).
     """
     loop = asyncio.get_running_loop()
     raw = await loop.run_in_executor(None, read_config_dir, config_dir)
     site, site_issues = site_from_raw(raw)
-    hub = Hub(config_dir, site)
+    hub = Hub(config_dir, site, clock)
     await asyncio.gather(
         hub.area_registry.async_load(),
         hub.device_registry.async_load(),

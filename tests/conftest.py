@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from plantpulse.core.bootstrap import async_setup_hub
+from plantpulse.core.clock import Clock
 from plantpulse.core.hub import Hub
 
 HubFactory = Callable[..., Awaitable[Hub]]
@@ -86,16 +87,17 @@ async def hub(tmp_path: Path) -> AsyncIterator[Hub]:
 
 @pytest.fixture
 async def hub_factory(tmp_path: Path) -> AsyncIterator[HubFactory]:
-    """Build hubs from YAML text: `await hub_factory(yaml, extra_files={...}, start=True)`."""
+    """Build hubs from YAML text: `await hub_factory(yaml, extra_files={...}, start=True,
+    clock=ManualClock(...))`."""
     hubs: list[Hub] = []
 
     async def factory(
         text: str, extra_files: dict[str, str] | None = None, start: bool = True,
-        config_dir: Path | None = None,
+        config_dir: Path | None = None, clock: Clock | None = None,
     ) -> Hub:
         folder = config_dir or tmp_path / f"config{len(hubs)}"
         write_config(folder, text, extra_files)
-        instance = await async_setup_hub(folder)
+        instance = await async_setup_hub(folder, clock)
         hubs.append(instance)
         if start:
             await instance.async_start()
