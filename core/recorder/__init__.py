@@ -1,4 +1,5 @@
-"""The recorder: states, events and statistics in SQLite, with history and statistics queries.
+"""The recorder: states, events and statistics in SQLite, with history, event and statistics
+queries.
 
 Configured by the `recorder:` block (an empty block means defaults). Other parts reach the
 running recorder with `get_recorder(hub)`; `Period`, `StatisticType` and `STATISTIC_TYPES`

@@ -21,7 +21,7 @@ import os
 import sqlite3
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -53,6 +53,7 @@ from plantpulse.core.recorder.database import (
     async_open_reader,
     async_open_writer,
 )
+from plantpulse.core.recorder.events import EventReader
 from plantpulse.core.recorder.history import HistoryReader
 from plantpulse.core.recorder.migrations import async_prepare_schema, async_schema_version
 from plantpulse.core.recorder.purge import Purger
@@ -110,6 +111,7 @@ class Recorder:
         self._writer: RowWriter | None = None
         self._compiler: StatisticsCompiler | None = None
         self._history: HistoryReader | None = None
+        self._event_reader: EventReader | None = None
         self._statistics: StatisticsReader | None = None
         self._early: list[Event] = []
         self._events: list[Event] = []
@@ -181,6 +183,7 @@ class Recorder:
             self._async_on_event(event)
         self._purger = Purger(self._conn, self.config, self._writer)
         self._history = HistoryReader(self.hub, self._reader)
+        self._event_reader = EventReader(self.hub, self._reader)
         self._statistics = StatisticsReader(self.hub, self._reader)
         self._task = self.hub.async_create_background_task(self._async_run(), "recorder writer")
         self.hub.async_on_stop(self.async_stop, StopStage.RECORDER)
@@ -572,6 +575,25 @@ class Recorder:
             no_attributes=no_attributes, significant_changes_only=significant_changes_only,
             compact=compact,
         )
+
+    async def async_get_events(
+        self,
+        event_types: list[str],
+        start: datetime,
+        end: datetime | None = None,
+        *,
+        data_filter: Mapping[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Recorded events of `event_types` fired from `start` to `end` (default: no end).
+
+        Oldest first, in Home Assistant's event shape: `{event_type, data, origin, time_fired,
+        context: {id, parent_id, user_id}}` with `time_fired` ISO in UTC. `data_filter` keeps
+        only events whose data has each of its keys with that value (`{"key": "pump_1"}`);
+        it is applied in the executor, after the time range narrowed the rows. Only
+        committed events are seen: await `async_flush()` first to include what is queued.
+        """
+        assert self._event_reader is not None
+        return await self._event_reader.async_get_events(event_types, start, end, data_filter)
 
     async def async_get_statistics(
         self,
