@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from datetime import UTC, datetime
 from typing import Any
@@ -145,6 +146,9 @@ speaker:
     async with aiohttp.ClientSession() as session:
         async with session.get(fetch["url"]) as again:
             assert again.headers["Content-Type"] == "audio/wav"
+        async with session.head(fetch["url"]) as head:
+            assert head.status == 200
+            assert int(head.headers["Content-Length"]) == len(fetch["body"])
         await clock.advance(121)
         await hub.async_block_till_done()
         async with session.get(fetch["url"]) as expired:
@@ -233,3 +237,37 @@ async def test_failing_ip_speakers_do_not_stop_the_others(
     assert_spoken_wav(working_receiver.requests[0]["body"])
     # aplay may be missing where only espeak-ng is installed; the others still ran.
     assert set(speakers) == {"broken", "unplugged", "working", "local"}
+
+
+async def test_each_speaker_plays_one_announcement_at_a_time_all_speakers_at_once(
+    hub_factory: HubFactory, receiver_factory: Any
+) -> None:
+    playing: dict[str, int] = {"/a": 0, "/b": 0}
+    most: dict[str, int] = {"/a": 0, "/b": 0, "both": 0}
+
+    async def slow_speaker(request: web.Request, receiver: Receiver) -> web.Response:
+        await request.read()
+        playing[request.path] += 1
+        most[request.path] = max(most[request.path], playing[request.path])
+        most["both"] = max(most["both"], sum(playing.values()))
+        await asyncio.sleep(0.3)  # the speaker takes its time to accept
+        playing[request.path] -= 1
+        receiver.requests.append({"path": request.path})
+        return web.Response()
+
+    receiver = await receiver_factory(slow_speaker)
+    hub = await hub_factory(f"""
+        speaker:
+          speakers:
+            - name: a
+              type: http
+              upload_url: {receiver.url('/a')}
+            - name: b
+              type: http
+              upload_url: {receiver.url('/b')}
+    """)
+    say = broadcaster(hub).async_say
+    results = await asyncio.gather(say("一号线停机"), say("二号线停机"))
+    assert all(not result.failed for result in results)
+    assert len(receiver.requests) == 4
+    assert most == {"/a": 1, "/b": 1, "both": 2}

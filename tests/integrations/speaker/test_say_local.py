@@ -8,7 +8,7 @@ from plantpulse.core.exceptions import ServiceValidationError
 from plantpulse.integrations.speaker.const import Language
 from plantpulse.integrations.speaker.errors import SpeakerError
 from plantpulse.integrations.speaker.wav import make_clip
-from tests.conftest import HubFactory
+from tests.conftest import HubFactory, LoopStallMeter
 from tests.integrations.speaker.conftest import EN_PHRASE, ZH_PHRASE, broadcaster, wav_stats
 
 pytestmark = pytest.mark.usefixtures("espeak_and_aplay")
@@ -121,3 +121,14 @@ async def test_empty_block_means_one_local_speaker_on_the_default_device(
     assert local.kind == "local" and local.device == "default"  # type: ignore[attr-defined]
     assert local.volume == 100
     assert hub.services.get("speaker", "say").supports_response == "optional"
+
+
+async def test_the_loop_stays_responsive_through_a_long_announcement(
+    hub_factory: HubFactory,
+) -> None:
+    hub = await hub_factory(TWO_LOCAL)
+    long_text = "一号生产线下班后负荷42千瓦，请值班人员检查。" * 40
+    async with LoopStallMeter() as meter:
+        announcement = await broadcaster(hub).async_say(long_text, repeat=2)
+    assert not announcement.failed and announcement.duration > 60
+    assert meter.worst < 0.05
