@@ -129,13 +129,11 @@ async def async_setup_helpers(
     )
 
 
-async def async_reload_helpers(
-    hub: Hub, domain: str, factory: HelperFactory, schema: Callable[[Any], Any]
-) -> None:
-    """Apply the current YAML: new helpers are added, removed ones go, changed ones keep their
-    value where the new settings allow it.
+async def async_read_block(hub: Hub, domain: str, schema: Callable[[Any], Any]) -> Any:
+    """The `domain` block as the YAML files say now, validated, for a reload service.
 
-    Raises ServiceValidationError, changing nothing, when the configuration cannot be read.
+    Broken items are logged and left out, as at start. Raises ServiceValidationError when
+    the configuration cannot be read or the block is broken as a whole: nothing may change.
     """
     raw = await hub.async_add_executor_job(read_config_dir, hub.config_dir)
     if not raw.readable:
@@ -151,7 +149,18 @@ async def async_reload_helpers(
             f"{domain}.reload: the {domain} block is invalid; nothing was changed: "
             + "; ".join(issue.message for issue in issues)
         )
-    wanted: Mapping[str, Mapping[str, Any]] = block or {}
+    return block
+
+
+async def async_reload_helpers(
+    hub: Hub, domain: str, factory: HelperFactory, schema: Callable[[Any], Any]
+) -> None:
+    """Apply the current YAML: new helpers are added, removed ones go, changed ones keep their
+    value where the new settings allow it.
+
+    Raises ServiceValidationError, changing nothing, when the configuration cannot be read.
+    """
+    wanted: Mapping[str, Mapping[str, Any]] = await async_read_block(hub, domain, schema) or {}
     current = {
         entity.object_id: entity for entity in hub.entities.all(domain)
         if isinstance(entity, HelperEntity)
