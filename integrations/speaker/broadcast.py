@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from plantpulse.integrations.speaker.const import (
     DEFAULT_REPEAT,
+    MAX_MESSAGE_CHARS,
     MAX_REPEAT,
     REPEAT_GAP,
     WAV_SUFFIX,
@@ -136,6 +137,9 @@ class Broadcaster:
         is reported in the returned Announcement instead.
         """
         speakers = self.targets(targets)
+        if len(message) > MAX_MESSAGE_CHARS:
+            raise SpeakerError(f"The message has {len(message)} characters; at most "
+                               f"{MAX_MESSAGE_CHARS} are read aloud")
         if not 1 <= repeat <= MAX_REPEAT:
             raise SpeakerError(f"repeat must be from 1 to {MAX_REPEAT}, not {repeat}")
         if volume is not None and not 0 <= volume <= 100:
@@ -178,10 +182,18 @@ class Broadcaster:
         """One clip per volume, owned by this announcement and deleted after it."""
         clips = {volume: self.clips_dir / f"{secrets.token_hex(16)}{WAV_SUFFIX}"
                  for volume in volumes}
-        await asyncio.gather(*(
-            self._hub.async_add_executor_job(make_clip, source, clip, volume, repeat, REPEAT_GAP)
-            for volume, clip in clips.items()
-        ))
+        try:
+            await asyncio.gather(*(
+                self._hub.async_add_executor_job(make_clip, source, clip, volume, repeat,
+                                                 REPEAT_GAP)
+                for volume, clip in clips.items()
+            ))
+        except OSError as err:
+            await self._hub.async_add_executor_job(_remove_files, clips.values())
+            raise SpeakerError(
+                f"Cannot prepare the audio in {self.clips_dir} ({err}); if the phrase was "
+                "evicted meanwhile, raise `cache_max_mb`"
+            ) from err
         return clips
 
     async def _async_deliver(self, speaker: Speaker, delivery: Delivery) -> SpeakerOutcome:

@@ -14,6 +14,7 @@ import logging
 import os
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -119,6 +120,9 @@ class WavCache:
         self._writes += 1
         temporary = self.directory / f"{key}.{self._writes}.part"
         path = self.path(key)
+        # The folder may have been cleaned by hand since the hub started.
+        await self._hub.async_add_executor_job(
+            partial(self.directory.mkdir, parents=True, exist_ok=True))
         try:
             await produce(temporary)
             self._sizes[key] = await self._hub.async_add_executor_job(_store, temporary, path)

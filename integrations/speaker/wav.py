@@ -42,6 +42,7 @@ def wav_info(path: Path) -> WavInfo:
 
 def link_or_copy(source: Path, target: Path) -> None:
     """A second name for the file (a hard link, a copy where links are impossible)."""
+    target.parent.mkdir(parents=True, exist_ok=True)  # the folder may have been cleaned
     try:
         os.link(source, target)
     except OSError:
@@ -56,6 +57,7 @@ def make_clip(source: Path, target: Path, volume: int, repeat: int, gap: float) 
     if volume == 100 and repeat == 1:
         link_or_copy(source, target)
         return
+    target.parent.mkdir(parents=True, exist_ok=True)
     with wave.open(str(source), "rb") as reader:
         params = reader.getparams()
         samples = np.frombuffer(reader.readframes(params.nframes), dtype="<i2")

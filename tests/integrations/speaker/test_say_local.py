@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from plantpulse.core.exceptions import ServiceValidationError
@@ -132,3 +134,13 @@ async def test_the_loop_stays_responsive_through_a_long_announcement(
         announcement = await broadcaster(hub).async_say(long_text, repeat=2)
     assert not announcement.failed and announcement.duration > 60
     assert meter.worst < 0.05
+
+
+async def test_a_cache_folder_cleaned_by_hand_is_made_again(hub_factory: HubFactory) -> None:
+    hub = await hub_factory(TWO_LOCAL)
+    say = broadcaster(hub).async_say
+    assert not (await say("三号线停机")).failed
+    shutil.rmtree(hub.path(".cache"))
+    again = await say("三号线停机")
+    assert not again.failed and not again.cached
+    assert len(list(hub.path(".cache", "tts").glob("*.wav"))) == 1
