@@ -10,7 +10,7 @@ import pytest
 
 from plantpulse.core.hub import Hub
 from plantpulse.integrations.speaker.cache import WavCache
-from plantpulse.integrations.speaker.const import VOICE_PLAIN_MANDARIN, Language
+from plantpulse.integrations.speaker.const import VOICE_PINYIN, VOICE_PLAIN_MANDARIN, Language
 from plantpulse.integrations.speaker.errors import SpeakerError
 from plantpulse.integrations.speaker.espeak import EspeakEngine, Prosody
 from plantpulse.integrations.speaker.script import build_script
@@ -87,6 +87,15 @@ async def test_pinyin_voice_differs_from_plain_cmn_which_spells_in_english(
     assert "(en)" not in phonemes(pinyin.voice, pinyin.espeak_input())
     assert abs(ours.duration - plain.duration) > 0.5
     assert not (len(ours.samples) == len(plain.samples) and (ours.samples == plain.samples).all())
+
+
+def test_the_pinyin_voice_reads_tone_numbers_as_pypinyin_writes_them() -> None:
+    # Neutral tone 5 is an unstressed low syllable (`t@22`), tone 1 a stressed high one
+    # (`t'@55`); ü written as v is the rounded front vowel `y`; 3-3 becomes 2-3 by itself.
+    assert phonemes(VOICE_PINYIN, "ta1 de5 shu1").split("_|")[1].strip() == "t@22"
+    assert phonemes(VOICE_PINYIN, "ta1 de1 shu1").split("_|")[1].strip() == "t'@55"
+    assert phonemes(VOICE_PINYIN, "lv4").startswith("l'y51")
+    assert phonemes(VOICE_PINYIN, "ni3 hao3").startswith("n'i35")
 
 
 async def test_a_repeated_phrase_comes_from_the_cache_without_espeak(hub: Hub) -> None:
