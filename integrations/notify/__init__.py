@@ -16,7 +16,8 @@ The call returns as soon as the message is queued (with `return_response`: its
 waits for a slow mail server. Integrations use `await hub.data["notify"].async_send(name,
 message, title=..., data=...)`.
 
-A message a URL does not accept is retried after each of `retry_delays` (hub clock), to the
+Messages to one target go out one at a time, in the order they were queued. A message a URL
+does not accept is retried after each of `retry_delays` (hub clock), to the
 URLs that did not take it only. After the last retry it is marked `failed` in the delivery
 log with its whole content, and a `warning` alarm `notify_failed_<name>` is raised (a
 persistent notification without the alarm integration); the target's next delivered

@@ -71,6 +71,9 @@ class Notifier:
         self._retry_timers: dict[str, Callable[[], None]] = {}
         self._running: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(MAX_CONCURRENT_SENDS)
+        # One send at a time per target, in queue order: a "cleared" never overtakes its
+        # "raised".
+        self._target_turns = {name: asyncio.Lock() for name in self.targets}
         self._store = Store(hub, STORAGE_KEY, STORAGE_VERSION)
         self._save_task: asyncio.Task[None] | None = None
         self._dirty = False
@@ -130,7 +133,7 @@ class Notifier:
                          f"the target {delivery.target} is no longer configured")
             await self._async_report_failure(delivery)
             return
-        async with self._slots:
+        async with self._target_turns[target.name], self._slots:
             if self._stopping:
                 return
             delivery.status = DeliveryStatus.SENDING

@@ -150,7 +150,9 @@ class HttpSpeaker(Speaker):
         self.payload: Any = config.get(CONF_PAYLOAD)
         self.upload_as = UploadAs(config[CONF_UPLOAD_AS])
         self.upload_field: str = config[CONF_UPLOAD_FIELD]
-        self.method: str = config.get(CONF_METHOD) or ("POST" if self.upload_url else "GET")
+        # Uploads and JSON play requests are POSTs unless said otherwise; a bare play_url a GET.
+        self.method: str = config.get(CONF_METHOD) or (
+            "POST" if self.upload_url is not None or self.payload is not None else "GET")
         self.headers: dict[str, str] = dict(config[CONF_HEADERS])
         if CONF_USERNAME in config:
             self.headers["Authorization"] = aiohttp.encode_basic_auth(

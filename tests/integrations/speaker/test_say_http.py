@@ -170,7 +170,6 @@ speaker:
     - name: hall
       type: http
       play_url: {receiver.url('/v1/play')}
-      method: POST
       payload:
         url: "{{{{ url }}}}"
         volume: "{{{{ volume }}}}"
