@@ -36,23 +36,39 @@ if TYPE_CHECKING:
 _MISSING: Final = object()
 
 
-def _exclusive(config: dict[str, Any]) -> dict[str, Any]:
+_VALUE_KEYS: Final = (CONF_FROM, CONF_TO, CONF_NOT_FROM, CONF_NOT_TO)
+
+
+def _values(value: Any) -> list[Any] | None:
+    """One value or a list, kept as written (null means "any value")."""
+    return None if value is None else list(cv.ensure_list(value))
+
+
+def _finish(config: dict[str, Any]) -> dict[str, Any]:
+    """States compare as strings (on/off for YAML booleans); attribute values as written."""
     for first, second in ((CONF_FROM, CONF_NOT_FROM), (CONF_TO, CONF_NOT_TO)):
         if first in config and second in config:
             raise vol.Invalid(f"'{first}' and '{second}' cannot be used together")
-    return config
+    if CONF_ATTRIBUTE in config:
+        return config
+    return {**config, **{key: state_values(config[key]) for key in _VALUE_KEYS if key in config}}
 
 
 TRIGGER_SCHEMA: Final = vol.All(vol.Schema({
     vol.Required(CONF_PLATFORM): "state",
     vol.Required(CONF_ENTITY_ID): cv.entity_ids,
-    vol.Optional(CONF_FROM): state_values,
-    vol.Optional(CONF_TO): state_values,
-    vol.Optional(CONF_NOT_FROM): state_values,
-    vol.Optional(CONF_NOT_TO): state_values,
+    **{vol.Optional(key): _values for key in _VALUE_KEYS},
     vol.Optional(CONF_ATTRIBUTE): cv.string,
     vol.Optional(CONF_FOR): period_or_template,
-}), _exclusive)
+}), _finish)
+
+
+def _collection(values: list[Any]) -> frozenset[Any] | tuple[Any, ...]:
+    """A set for quick lookups; a tuple when attribute values (lists, mappings) cannot hash."""
+    try:
+        return frozenset(values)
+    except TypeError:
+        return tuple(values)
 
 
 def _matcher(config: dict[str, Any], key: str, not_key: str) -> Callable[[Any], bool]:
@@ -60,10 +76,10 @@ def _matcher(config: dict[str, Any], key: str, not_key: str) -> Callable[[Any], 
         if len(wanted) == 1:
             single = wanted[0]
             return lambda value: value == single
-        accepted = frozenset(wanted)
+        accepted = _collection(wanted)
         return lambda value: value in accepted
     if (refused := config.get(not_key)) is not None:
-        rejected = frozenset(refused)
+        rejected = _collection(refused)
         return lambda value: value is not _MISSING and value not in rejected
     return lambda value: True
 
