@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, time
+from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
 import voluptuous as vol
@@ -38,6 +39,7 @@ class _Moment:
         self._fire = fire
         self._cancel: Callable[[], None] | None = None
         self._remove_tracking: Callable[[], None] | None = None
+        self._last: datetime | None = None
         if isinstance(at, str):
             self._remove_tracking = async_track_state_change_event(hub, at, self._changed)
 
@@ -48,17 +50,19 @@ class _Moment:
         zone = hub.site.tz
         target = (entity_time(hub.states.get(self._at), zone) if isinstance(self._at, str)
                   else self._at)
-        now = hub.clock.now()
+        # A system clock may fire a hair early: never plan the moment just fired again.
+        now = max(hub.clock.now(), self._last) if self._last else hub.clock.now()
         if isinstance(target, time):
             moment = next_daily(now, target, zone)
         elif isinstance(target, datetime) and target > now:
             moment = target
         else:
             return
-        self._cancel = hub.async_call_at(moment, self._due, "time trigger")
+        self._cancel = hub.async_call_at(moment, partial(self._due, moment), "time trigger")
 
-    def _due(self) -> None:
+    def _due(self, moment: datetime) -> None:
         self._cancel = None
+        self._last = moment
         self._fire(self._at if isinstance(self._at, str) else None)
         self.schedule()
 

@@ -1,14 +1,15 @@
 """`time_pattern` trigger: whenever the local time matches `hours`/`minutes`/`seconds` patterns.
 
-Each is a number (`5`), `"*"` (any), or `"/5"` (every fifth: 0, 5, 10...). Units smaller than
-the smallest one given default to 0 and larger ones to any, so `minutes: "/5"` fires at
-second 0 of every fifth minute.
+Each is a number (`5`), `"*"` (any), or `"/5"` (every fifth: 0, 5, 10...). As in Home
+Assistant, a unit left out is 0 when a larger unit is given and any otherwise: `minutes: "/5"`
+fires at second 0 of every fifth minute, `hours: 18, seconds: 30` once a day at 18:00:30.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
 import voluptuous as vol
@@ -51,11 +52,11 @@ TRIGGER_SCHEMA: Final = vol.All(vol.Schema({
 
 def allowed_values(config: dict[str, Any]) -> list[frozenset[int]]:
     """The hours, minutes and seconds the pattern matches (HA's defaults for units left out)."""
-    given = [unit in config for unit, _limit in _UNITS]
-    smallest = max(index for index, present in enumerate(given) if present)
     result = []
-    for index, (unit, limit) in enumerate(_UNITS):
-        value = config.get(unit, "*" if index < smallest else 0)
+    larger_given = False
+    for unit, limit in _UNITS:
+        value = config.get(unit, 0 if larger_given else "*")
+        larger_given = larger_given or unit in config
         if value == "*":
             result.append(frozenset(range(limit)))
         elif isinstance(value, str):
@@ -98,19 +99,19 @@ def async_attach_trigger(
     trigger_data = info.trigger_data
     cancel: Callable[[], None] | None = None
 
-    def schedule() -> None:
+    def schedule(after: datetime) -> None:
         nonlocal cancel
-        local = hub.clock.now().astimezone(hub.site.tz)
-        moment = next_match(local, allowed)
-        cancel = hub.async_call_at(moment, due, "time_pattern trigger")
+        moment = next_match(after, allowed)
+        cancel = hub.async_call_at(moment, partial(due, moment), "time_pattern trigger")
 
-    def due() -> None:
-        action({**trigger_data, "platform": "time_pattern",
-                "now": hub.clock.now().astimezone(hub.site.tz),
+    def due(moment: datetime) -> None:
+        now = hub.clock.now().astimezone(hub.site.tz)
+        action({**trigger_data, "platform": "time_pattern", "now": now,
                 "description": "time pattern"}, None)
-        schedule()
+        # A system clock may fire a hair early: never plan the same second twice.
+        schedule(max(now, moment))
 
-    schedule()
+    schedule(hub.clock.now().astimezone(hub.site.tz))
 
     def remove() -> None:
         if cancel is not None:
