@@ -19,6 +19,7 @@ BENCH_MODULES: Final = (
     "plantpulse.core.bench.core_bench",
     "plantpulse.core.bench.recorder_bench",
     "plantpulse.core.bench.boot_bench",
+    "plantpulse.core.bench.automation_bench",
 )
 
 

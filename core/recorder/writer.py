@@ -19,6 +19,7 @@ one entity within the same microsecond.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import zlib
 from collections.abc import Iterable, Mapping
@@ -51,6 +52,7 @@ from plantpulse.core.states import State
 _LOGGER = logging.getLogger(__name__)
 
 BLOB_CACHE_SIZE: Final = 16_384
+EVENT_ROWS_PER_STEP: Final = 200
 # Live updates of one entity closer than this to the previous one (same microsecond, or a
 # clock read twice) move 1 us past it instead of replacing it; measured readings at the same
 # time still replace each other, as a re-sent reading should.
@@ -379,7 +381,11 @@ class RowWriter:
             await self._async_resolve_attributes(batch)
         if events:
             data_pending: dict[str, _Pending] = {}
-            self._event_rows(events, batch, data_pending)
+            # Rows are built on the loop: in slices, so a second's worth of events at a busy
+            # plant does not hold up automations for ten milliseconds in one go.
+            for start in range(0, len(events), EVENT_ROWS_PER_STEP):
+                self._event_rows(events[start:start + EVENT_ROWS_PER_STEP], batch, data_pending)
+                await asyncio.sleep(0)
             if data_pending:
                 await self._async_resolve_event_data(data_pending, batch)
         self._mark_late(batch, late)
