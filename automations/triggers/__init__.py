@@ -3,6 +3,8 @@
 Built-in platforms are modules of this package; an integration adds one as
 `plantpulse.integrations.<platform>.trigger` (see the package docstring for the interface).
 `homeassistant` is accepted as another name of the `plantpulse` start/shutdown platform.
+Every trigger may have `id`, `alias`, `enabled` and `variables` (rendered when it fires, with
+`trigger` available, and handed to the run as top-level variables).
 """
 
 from __future__ import annotations
@@ -18,9 +20,16 @@ from typing import TYPE_CHECKING, Any, Final
 
 import voluptuous as vol
 
-from plantpulse.automations.const import CONF_ALIAS, CONF_ENABLED, CONF_ID, CONF_PLATFORM
+from plantpulse.automations.const import (
+    CONF_ALIAS,
+    CONF_ENABLED,
+    CONF_ID,
+    CONF_PLATFORM,
+    CONF_VARIABLES,
+)
 from plantpulse.core.config import validation as cv
 from plantpulse.core.events import Context
+from plantpulse.core.template import TemplateError, render_complex
 
 if TYPE_CHECKING:
     from plantpulse.core.hub import Hub
@@ -29,11 +38,24 @@ _LOGGER = logging.getLogger(__name__)
 
 _ALIASES: Final = {"homeassistant": "plantpulse"}
 _NAME_RE: Final = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _variables(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise vol.Invalid("expected a mapping of variable names to values")
+    for key in value:
+        if not isinstance(key, str) or not key.isidentifier():
+            raise vol.Invalid(f"invalid variable name {key!r}", path=[key])
+    return cv.template_complex(value)  # type: ignore[no-any-return]
+
+
 _COMMON: Final = vol.Schema({
     vol.Optional(CONF_ID): vol.All(cv.string, vol.Length(min=1)),
     vol.Optional(CONF_ALIAS): cv.string,
     vol.Optional(CONF_ENABLED, default=True): cv.boolean,
+    vol.Optional(CONF_VARIABLES): _variables,
 })
+_COMMON_KEYS: Final = (CONF_ID, CONF_ALIAS, CONF_ENABLED, CONF_VARIABLES)
 _modules: dict[str, types.ModuleType] = {}
 
 TriggerAction = Callable[[dict[str, Any], Context | None], Any]
@@ -96,9 +118,8 @@ def validate_trigger(value: Any) -> dict[str, Any]:
         module = platform_module(name)
     except LookupError as err:
         raise vol.Invalid(str(err), path=[key]) from None
-    common_keys = (CONF_ID, CONF_ALIAS, CONF_ENABLED)
-    common = _COMMON({k: v for k, v in value.items() if k in common_keys})
-    specific = {k: v for k, v in value.items() if k not in common_keys and k != key}
+    common = _COMMON({k: v for k, v in value.items() if k in _COMMON_KEYS})
+    specific = {k: v for k, v in value.items() if k not in _COMMON_KEYS and k != key}
     specific[CONF_PLATFORM] = _ALIASES.get(name, name)
     return {**module.TRIGGER_SCHEMA(specific), **common}
 
@@ -123,9 +144,13 @@ def async_attach_triggers(
         data = {"id": config.get(CONF_ID, str(index)), "idx": str(index),
                 "alias": config.get(CONF_ALIAS)}
         platform_info = TriggerInfo(info.domain, info.name, data, info.variables, info.starting)
+        platform_action = action
+        if CONF_VARIABLES in config:
+            platform_action = _with_variables(hub, config[CONF_VARIABLES], action, platform_info)
         try:
             module = platform_module(config[CONF_PLATFORM])
-            removers.append(module.async_attach_trigger(hub, config, action, platform_info))
+            removers.append(module.async_attach_trigger(hub, config, platform_action,
+                                                        platform_info))
         except Exception as err:
             _LOGGER.error("%s %s: trigger %s (%s) not attached: %s", info.domain, info.name,
                           index, config[CONF_PLATFORM], err)
@@ -136,3 +161,28 @@ def async_attach_triggers(
         removers.clear()
 
     return remove_all
+
+
+def _with_variables(
+    hub: Hub, templates: Mapping[str, Any], action: TriggerAction, info: TriggerInfo
+) -> TriggerAction:
+    """Wrap `action` to render the trigger's `variables` when it fires.
+
+    They are rendered in order (each sees the ones before, the `trigger` and the attaching
+    variables) and handed on as `trigger_vars["variables"]`; the run makes them top-level
+    variables. A template error is logged and that firing starts no run.
+    """
+
+    def fired(trigger_vars: dict[str, Any], context: Context | None) -> None:
+        scope: dict[str, Any] = {**info.variables, "trigger": trigger_vars}
+        values: dict[str, Any] = {}
+        for name, template in templates.items():
+            try:
+                values[name] = scope[name] = render_complex(template, hub, scope)
+            except TemplateError as err:
+                _LOGGER.error("%s %s: trigger %s: variable %s: %s", info.domain, info.name,
+                              info.trigger_data.get("idx"), name, err)
+                return
+        action({**trigger_vars, CONF_VARIABLES: values}, context)
+
+    return fired

@@ -207,6 +207,8 @@ class AutomationEntity(RestoreEntity, ToggleEntity):
         self._traces.append(trace)
         variables: dict[str, Any] = {"this": hub.states.get(self.entity_id or ""),
                                      "trigger": trigger}
+        if "variables" in trigger:  # the trigger's own `variables:` (automations.triggers)
+            variables.update(trigger["variables"])
         step = trace.add_step(f"trigger/{trigger['idx']}" if "idx" in trigger else "trigger")
         step.variables = variables
         for name, render in self._variables:
