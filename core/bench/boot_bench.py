@@ -16,7 +16,7 @@ from plantpulse.core.exceptions import PlantPulseError
 from plantpulse.core.storage import ConfigDirLock
 
 # The anchor's boot config has recorder, http, api, websocket and one automation; ours has
-# the REST and WebSocket APIs inside http. Automations arrive with the automations issue.
+# the REST and WebSocket APIs inside http.
 BOOT_CONFIG: Final = """plantpulse:
   name: bench
   time_zone: UTC
@@ -27,6 +27,20 @@ http:
 recorder:
 logger:
   default: warning
+automation:
+  - id: line_load_high
+    alias: Line load high after 17:00
+    triggers:
+      - trigger: numeric_state
+        entity_id: sensor.line_load
+        above: 40
+    conditions:
+      - condition: time
+        after: "17:00:00"
+    actions:
+      - action: persistent_notification.create
+        data:
+          message: "Line load {{{{ states('sensor.line_load') }}}} kW"
 """
 
 
