@@ -76,7 +76,7 @@ _SCHEMAS: Final[dict[str, Any]] = {
     "state": vol.Schema({
         vol.Required("condition"): "state",
         vol.Required(CONF_ENTITY_ID): cv.entity_ids,
-        vol.Required("state"): vol.All(state_values, vol.Length(min=1)),
+        vol.Required("state"): vol.All(cv.ensure_list, vol.Length(min=1)),
         vol.Optional(CONF_ATTRIBUTE): cv.string,
         vol.Optional(CONF_FOR): period_or_template,
         vol.Optional("match", default="all"): vol.In(("all", "any")),
@@ -196,8 +196,11 @@ def compile_conditions(hub: Hub, configs: list[dict[str, Any]], prefix: str) -> 
 
 def _state(hub: Hub, config: dict[str, Any], _path: str) -> Callable[..., bool]:
     entity_ids: list[str] = config[CONF_ENTITY_ID]
-    wanted = frozenset(config["state"])
     attribute = config.get(CONF_ATTRIBUTE)
+    # States are strings (YAML's on/off booleans mean "on"/"off"); an attribute matches the
+    # value as written or its text (`state: 180` and `state: "180"` both match 180).
+    wanted = frozenset(state_values(config["state"]) if attribute is None
+                       else [str(value) for value in config["state"]])
     period = config.get(CONF_FOR)
     match_any = config["match"] == "any"
     states = hub.states
@@ -206,8 +209,12 @@ def _state(hub: Hub, config: dict[str, Any], _path: str) -> Callable[..., bool]:
         state = states.get(entity_id)
         if state is None:
             return False
-        value = state.state if attribute is None else state.attributes.get(attribute)
-        if value not in wanted and not (attribute is not None and str(value) in wanted):
+        if attribute is None:
+            if state.state not in wanted:
+                return False
+        elif attribute not in state.attributes or (
+                str(state.attributes[attribute]) not in wanted
+                and state.attributes[attribute] not in config["state"]):
             return False
         if period is None:
             return True
