@@ -8,14 +8,17 @@ notify integration (apprise) to a real SMTP server on loopback; plant time is a 
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from plantpulse.core.bootstrap import BUNDLED_CONFIG
 from plantpulse.core.clock import ManualClock
 from plantpulse.core.hub import Hub
-from tests.conftest import HubFactory
+from tests.conftest import HubFactory, free_port
 from tests.integrations.notify.servers import SmtpServer, body_text
 
 LINE_LOAD = "sensor.yang_ji_yang_hua_xian_gong_lv"
@@ -102,3 +105,34 @@ async def test_evening_load_of_the_demo_plant_is_mailed(
     automation = hub.states.get("automation.yang_ji_yang_hua_xian_wan_jian_fu_he_guo_gao")
     assert automation is not None and automation.state == "on"
     assert automation.attributes["last_triggered"] is not None
+
+
+async def test_the_bundled_demo_config_raises_and_clears_the_evening_alarm(
+    hub_factory: HubFactory, tmp_path: Path
+) -> None:
+    config_dir = tmp_path / "bundled"
+    shutil.copytree(BUNDLED_CONFIG, config_dir)
+    configuration = config_dir / "configuration.yaml"
+    http = f"\nhttp:\n  server_host: 127.0.0.1\n  server_port: {free_port()}\n"
+    text = (configuration.read_text(encoding="utf-8")
+            .replace("\nhttp:\n", http)
+            # The demo's pace, not what is tested here: one update a minute, no back-fill.
+            .replace("update_interval: 2\n", "update_interval: 60\n")
+            .replace("history_days: 2\n", "history_days: 0\n"))
+    assert "update_interval: 60" in text and "history_days: 0" in text
+    clock = ManualClock(MONDAY_1630)
+    hub = await hub_factory(text, config_dir=config_dir, clock=clock)
+    assert hub.config_issues == []
+    alarm = "alarm.anodizing_line_evening_load"
+
+    await _advance_to(hub, clock, MONDAY_1630 + timedelta(minutes=74))  # 17:44
+    assert hub.states.get(alarm) is None
+    await _advance_to(hub, clock, MONDAY_1630 + timedelta(minutes=76))  # 17:46
+    raised = hub.states.get(alarm)
+    assert raised is not None and raised.state == "active"
+    assert raised.attributes["severity"] == "minor"
+    assert "阳极氧化线 17:00 后负荷 4" in raised.attributes["messages"]["zh-CN"]
+
+    await _advance_to(hub, clock, MONDAY_1630 + timedelta(hours=7, minutes=30))  # 00:00
+    assert hub.states.get(alarm) is None
+    assert hub.states.get("sensor.active_alarms").state == "0"

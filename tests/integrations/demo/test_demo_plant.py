@@ -422,7 +422,8 @@ def test_bundled_configuration_is_valid() -> None:
     assert site_issues == []
     assert (site.time_zone, site.currency, site.language) == ("Asia/Shanghai", "CNY", "zh-CN")
     assert "模拟" in site.name
-    assert set(raw.blocks) == {"plantpulse", "logger", "http", "recorder", "demo"}
+    assert set(raw.blocks) == {"plantpulse", "logger", "http", "recorder", "demo",
+                               "alarm", "automation"}
     plan = prepare_setup(BUNDLED_CONFIG, raw)
     assert plan.issues == []
     assert "demo" in plan.modules
