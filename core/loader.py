@@ -263,8 +263,12 @@ def prepare_setup(config_dir: Path, raw: RawConfig) -> SetupPlan:
             continue
         plan.integrations[domain] = integration
         queue.extend(integration.manifest.dependencies)
-    for domain, integration in plan.integrations.items():
-        _prepare_one(plan, domain, integration, raw)
+    # Import everything before validating anything: a block may use what another integration
+    # adds (an automation's trigger platform from `<integration>/trigger.py`).
+    imported = {domain: module for domain, integration in plan.integrations.items()
+                if (module := _import_one(plan, domain, integration)) is not None}
+    for domain, module in imported.items():
+        _validate_one(plan, domain, module, raw)
     changed = True
     while changed:  # a failure spreads to everything that depends on it, at any depth
         changed = False
@@ -278,7 +282,9 @@ def prepare_setup(config_dir: Path, raw: RawConfig) -> SetupPlan:
     return plan
 
 
-def _prepare_one(plan: SetupPlan, domain: str, integration: Integration, raw: RawConfig) -> None:
+def _import_one(
+    plan: SetupPlan, domain: str, integration: Integration
+) -> types.ModuleType | None:
     missing = missing_requirements(integration)
     if missing:
         plan.failed[domain] = (
@@ -286,14 +292,17 @@ def _prepare_one(plan: SetupPlan, domain: str, integration: Integration, raw: Ra
             + " ".join(repr(item) for item in missing) + ")"
         )
         plan.issues.append(ConfigIssue(domain, plan.failed[domain]))
-        return
+        return None
     try:
-        module = integration.import_module()
+        return integration.import_module()
     except Exception as err:
         _LOGGER.exception("Cannot import integration %s", domain)
         plan.failed[domain] = f"cannot be imported: {type(err).__name__}: {err}"
         plan.issues.append(ConfigIssue(domain, plan.failed[domain]))
-        return
+        return None
+
+
+def _validate_one(plan: SetupPlan, domain: str, module: types.ModuleType, raw: RawConfig) -> None:
     block = raw.blocks.get(domain)
     schema = getattr(module, "CONFIG_SCHEMA", None)
     if schema is None:

@@ -29,6 +29,7 @@ from plantpulse.automations.const import (
 )
 from plantpulse.core.config import validation as cv
 from plantpulse.core.events import Context
+from plantpulse.core.loader import CUSTOM_PACKAGE
 from plantpulse.core.template import TemplateError, render_complex
 
 if TYPE_CHECKING:
@@ -79,27 +80,39 @@ class TriggerInfo:
 
 
 def platform_module(name: str) -> types.ModuleType:
-    """The module of trigger platform `name`; raises LookupError when there is none."""
+    """The module of trigger platform `name`; raises LookupError when there is none.
+
+    Looked up in order: this package, a loaded custom integration `<name>` (from
+    `<config>/custom_integrations/<name>/trigger.py`; the loader imports the integrations a
+    configuration names before validating it), a built-in integration `<name>`.
+    """
     name = _ALIASES.get(name, name)
     module = _modules.get(name)
     if module is not None:
         return module
     if not _NAME_RE.match(name):
         raise LookupError(f"invalid trigger platform name {name!r}")
-    candidates = [f"{__name__}.{name}", f"plantpulse.integrations.{name}.trigger"]
-    if f"plantpulse_custom.{name}" in sys.modules:
-        candidates.append(f"plantpulse_custom.{name}.trigger")
-    for module_name in candidates:
-        try:
-            found = importlib.import_module(module_name)
-        except ModuleNotFoundError as err:
-            if err.name and module_name.startswith(err.name):
-                continue
-            raise
-        if hasattr(found, "TRIGGER_SCHEMA") and hasattr(found, "async_attach_trigger"):
+    custom = f"{CUSTOM_PACKAGE}.{name}"
+    if custom in sys.modules and (found := _import_platform(f"{custom}.trigger")) is not None:
+        return found  # not cached: another configuration may not have this integration
+    for module_name in (f"{__name__}.{name}", f"plantpulse.integrations.{name}.trigger"):
+        if (found := _import_platform(module_name)) is not None:
             _modules[name] = found
             return found
     raise LookupError(f"unknown trigger platform '{name}'")
+
+
+def _import_platform(module_name: str) -> types.ModuleType | None:
+    """The module if it exists and is a trigger platform; errors inside it propagate."""
+    try:
+        found = importlib.import_module(module_name)
+    except ModuleNotFoundError as err:
+        if err.name and module_name.startswith(err.name):
+            return None
+        raise
+    if hasattr(found, "TRIGGER_SCHEMA") and hasattr(found, "async_attach_trigger"):
+        return found
+    return None
 
 
 def validate_trigger(value: Any) -> dict[str, Any]:
@@ -118,6 +131,10 @@ def validate_trigger(value: Any) -> dict[str, Any]:
         module = platform_module(name)
     except LookupError as err:
         raise vol.Invalid(str(err), path=[key]) from None
+    except Exception as err:  # an integration's trigger.py that fails to import
+        _LOGGER.exception("Cannot import trigger platform %s", name)
+        raise vol.Invalid(f"trigger platform '{name}' cannot be loaded: "
+                          f"{type(err).__name__}: {err}", path=[key]) from None
     common = _COMMON({k: v for k, v in value.items() if k in _COMMON_KEYS})
     specific = {k: v for k, v in value.items() if k not in _COMMON_KEYS and k != key}
     specific[CONF_PLATFORM] = _ALIASES.get(name, name)
