@@ -25,6 +25,7 @@ from plantpulse.automations.const import (
 from plantpulse.automations.triggers import TRIGGERS_SCHEMA
 from plantpulse.automations.validation import is_template, period_or_template
 from plantpulse.core.config import validation as cv
+from plantpulse.core.template import Template
 
 _SERVICE_RE: Final = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+$")
 _BASE: Final = {
@@ -43,7 +44,7 @@ def action_kind(config: dict[str, Any]) -> str:
     for kind in KINDS:
         if kind in config:
             return kind
-    if "service" in config or isinstance(config.get("action"), str):
+    if "service" in config or isinstance(config.get("action"), str | Template):
         return "service"
     raise vol.Invalid(
         "cannot tell what this action does: expected 'action: domain.service' or one of "
