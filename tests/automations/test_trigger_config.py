@@ -48,6 +48,13 @@ AUTOMATIONS = """
     - condition: sunny
   actions:
     - event: fired
+- id: two_platform_keys
+  triggers:
+    - platform: event
+      trigger: homeassistant
+      event_type: check
+  actions:
+    - event: fired
 - id: good_after
   triggers:
     - trigger: event
@@ -80,6 +87,7 @@ async def test_bad_triggers_and_conditions_name_file_and_line_and_others_run(
     assert "25:61" in message_at('at: "25:61"')
     assert "noon" in message_at('after: "noon"')
     assert "unknown condition 'sunny'" in message_at("condition: sunny")
+    assert "either 'platform' or 'trigger'" in message_at("trigger: homeassistant")
 
     site.hub.bus.async_fire("check")
     await site.hub.async_block_till_done()

@@ -42,6 +42,29 @@ async def test_event_type_and_event_data_match(plant: PlantFactory) -> None:
                           {"type": "manual_scan", "code": "B1"}]
 
 
+async def test_event_data_templates_use_trigger_variables(plant: PlantFactory) -> None:
+    site = await plant("""
+    automation:
+      - trigger_variables:
+          station: packing
+        triggers:
+          - trigger: event
+            event_type: scanner_read
+            event_data:
+              station: "{{ station }}"
+        actions:
+          - event: fired
+            event_data:
+              code: "{{ trigger.event.data.code }}"
+    """)
+
+    site.hub.bus.async_fire("scanner_read", {"station": "welding", "code": "A1"})
+    site.hub.bus.async_fire("scanner_read", {"station": "packing", "code": "A2"})
+    await site.hub.async_block_till_done()
+
+    assert site.fired == [{"code": "A2"}]
+
+
 async def test_event_context_user_id_and_run_context(plant: PlantFactory) -> None:
     site = await plant("""
     automation:

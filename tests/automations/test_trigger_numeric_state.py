@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import pytest
 
-from tests.automations.conftest import PlantFactory
+from tests.automations.conftest import START, PlantFactory
 
 REPORT = """
         actions:
@@ -245,3 +246,32 @@ async def test_for_as_template(plant: PlantFactory) -> None:
     await site.advance(30)
 
     assert [event["value"] for event in site.fired] == [90]
+
+
+async def test_line_load_above_40_kw_after_17_00(plant: PlantFactory) -> None:
+    """The user's example: "if line load > 40 kW after 17:00 -> notify" (here an event)."""
+    site = await plant("""
+    automation:
+      - alias: 产线晚间负荷过高 Line load high after 17:00
+        triggers:
+          - trigger: numeric_state
+            entity_id: sensor.line_load
+            above: 40
+        conditions:
+          - condition: time
+            after: "17:00:00"
+        actions:
+          - event: fired
+            event_data:
+              load: "{{ trigger.to_state.state }}"
+              at: "{{ now().strftime('%H:%M') }}"
+    """, start=START - timedelta(hours=1), states={"sensor.line_load": "20"})
+
+    await site.set("sensor.line_load", "45")  # 16:00: crosses, but before 17:00
+    await site.advance_to_local(17, 10)
+    await site.set("sensor.line_load", "46")  # still above: no new crossing
+    await site.set("sensor.line_load", "38")
+    await site.advance_to_local(17, 20)
+    await site.set("sensor.line_load", "42.5")
+
+    assert site.fired == [{"load": 42.5, "at": "17:20"}]
