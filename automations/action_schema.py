@@ -158,7 +158,7 @@ _SCHEMAS: Final[dict[str, Any]] = {
                                            cv.template),
             vol.Optional("while"): CONDITIONS_SCHEMA,
             vol.Optional("until"): CONDITIONS_SCHEMA,
-            vol.Optional("for_each"): vol.Any(list, cv.template),
+            vol.Optional("for_each"): vol.Any(vol.All(list, cv.template_complex), cv.template),
             vol.Required("sequence"): _sequence,
         }), _repeat_kind),
         **_BASE,
