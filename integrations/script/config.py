@@ -18,7 +18,7 @@ from plantpulse.automations.action_schema import SEQUENCE_SCHEMA, identifier, va
 from plantpulse.automations.selectors import selector_validator
 from plantpulse.core.config import validation as cv
 from plantpulse.core.config.errors import humanize_invalid
-from plantpulse.core.config.yaml_loader import Location, NodeDict
+from plantpulse.core.config.yaml_loader import Location, NodeDict, locate
 from plantpulse.integrations.automation.config import RUN_OPTIONS, TRACE_SCHEMA
 
 # Services of the script domain itself; a script cannot take their names.
@@ -83,11 +83,11 @@ def object_id(value: Any) -> str:
     """A script id: lowercase letters, digits and underscores, not a script service's name."""
     text = cv.string(value)
     if not _OBJECT_ID_RE.match(text):
-        raise vol.Invalid(f"invalid script id '{text}': use lowercase letters, digits and "
-                          "underscores (e.g. notify_shift_lead)")
+        raise vol.Invalid("invalid script id (use lowercase letters, digits and underscores, "
+                          "e.g. notify_shift_lead)")
     if text in RESERVED_IDS:
-        raise vol.Invalid(f"'{text}' cannot be a script id: script.{text} is a service of "
-                          "the script integration")
+        raise vol.Invalid(f"script.{text} is a service of the script integration, so it "
+                          "cannot be a script id")
     return text
 
 
@@ -98,19 +98,27 @@ def _exists(node: Any, part: Any) -> bool:
 
 
 def _reportable(error: vol.Invalid, item: Any, script_id: str) -> vol.Invalid:
-    """`error` with a path the core can locate and drop: where the path leaves the YAML as
-    written (a single action given without a list), it is cut there and the message says
-    what was wrong further in."""
-    node, depth = item, 0
-    for part in error.path:
+    """`error` with a path into the YAML as written, so the core can locate and drop it.
+
+    A single action written without a list is validated as item 0 of one: that index is left
+    out. Where the path still leaves the YAML, it is cut there and the message says what was
+    wrong further in.
+    """
+    node: Any = item
+    path: list[Any] = []
+    for index, part in enumerate(error.path):
+        if part == 0 and isinstance(part, int) and not isinstance(node, list):
+            continue
         if not _exists(node, part):
+            if index < len(error.path) - 1:
+                message = humanize_invalid(error).replace("required key", "required setting")
+                return vol.Invalid(message, path=[script_id, *path])
+            path.append(part)
             break
-        node, depth = node[part], depth + 1
-    if depth >= len(error.path) - 1:
-        error.prepend([script_id])
-        return error
-    message = humanize_invalid(error).replace("required key", "required setting")
-    return vol.Invalid(message, path=[script_id, *error.path[:depth]])
+        node = node[part]
+        path.append(part)
+    return vol.Invalid(error.msg, path=[script_id, *path], error_message=error.error_message,
+                       error_type=error.error_type)
 
 
 def _location(item: Any) -> Location:
@@ -139,7 +147,7 @@ def validate_scripts(block: Any) -> dict[str, ScriptConfig]:
             continue
         if not isinstance(item, dict):
             errors.append(vol.Invalid("expected a script (a mapping with a sequence)",
-                                      path=[key]))
+                                      path=[script_id]))
             continue
         try:
             validated = SCRIPT_SCHEMA(item)
@@ -148,9 +156,10 @@ def validate_scripts(block: Any) -> dict[str, ScriptConfig]:
             error = _reportable(first, item, script_id)
             errors.append(error)
             if len(error.path) > 2:
+                _file, line = locate(block, error.path)
                 errors.append(vol.Invalid(
-                    f"script '{script_id}' is not loaded until the error reported for it is "
-                    "fixed", path=[script_id]))
+                    f"script not loaded (its error on line {line} must be fixed first)",
+                    path=[script_id]))
             continue
         validated["fields"] = validated["fields"] or {}
         location = block.key_locations.get(key) if isinstance(block, NodeDict) else None
