@@ -19,6 +19,8 @@
         - action: notify.shift_lead
           data:
             message: "{{ line }}: load high for {{ minutes }} min"
+        - variables:
+            receipt: {line: "{{ line }}", sent_to: shift_lead}
         - stop: sent
           response_variable: receipt
 
