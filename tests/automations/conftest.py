@@ -56,15 +56,16 @@ PlantFactory = Callable[..., Awaitable[Plant]]
 
 @pytest.fixture
 def plant(hub_factory: Callable[..., Awaitable[Hub]]) -> PlantFactory:
-    """`await plant(yaml, start=START, extra_files=None, states=None)`: a started plant.
+    """`await plant(yaml, start=START, extra_files=None, states=None, clock=None)`: a plant.
 
     `states` are set before the hub starts (so automations see them when they attach).
     """
 
     async def make(text: str, start: datetime = START,
                    extra_files: dict[str, str] | None = None,
-                   states: dict[str, str] | None = None) -> Plant:
-        clock = ManualClock(start)
+                   states: dict[str, str] | None = None,
+                   clock: ManualClock | None = None) -> Plant:
+        clock = clock or ManualClock(start)
         hub = await hub_factory(text, extra_files=extra_files, clock=clock, start=False)
         result = Plant(hub, clock)
 

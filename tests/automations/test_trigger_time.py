@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
-from tests.automations.conftest import SHANGHAI, PlantFactory
+from plantpulse.core.clock import Cancel, ManualClock
+from tests.automations.conftest import SHANGHAI, START, PlantFactory
 
 REPORT = """
         actions:
@@ -195,3 +197,28 @@ async def test_time_pattern_at_a_fixed_hour(plant: PlantFactory) -> None:
     await site.advance_to_local(7, day=4)
 
     assert [event["now"] for event in site.fired] == [local(3, 6), local(4, 6)]
+
+
+class EarlyClock(ManualClock):
+    """Fires timers half a millisecond early, as the system clock may (within its tolerance)."""
+
+    def call_at(self, timestamp: float, callback: Callable[[], None]) -> Cancel:
+        return super().call_at(timestamp - 0.0005, callback)
+
+
+async def test_a_timer_firing_a_hair_early_does_not_fire_twice(plant: PlantFactory) -> None:
+    site = await plant("""
+    automation:
+      - mode: parallel
+        triggers:
+          - id: time
+            trigger: time
+            at: "17:30"
+          - id: pattern
+            trigger: time_pattern
+            minutes: 15
+    """ + REPORT, clock=EarlyClock(START))
+
+    await site.advance_to_local(18)
+
+    assert sorted(site.ids()) == ["pattern", "time"]
