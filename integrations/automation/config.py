@@ -170,7 +170,7 @@ def validate_automations(block: Any) -> list[AutomationConfig]:
             if automation_id in seen:
                 first_file, first_line = seen[automation_id]
                 errors.append(vol.Invalid(
-                    f"duplicate '{automation_id}' (first defined in {first_file}, line "
+                    f"duplicate id '{automation_id}' (first defined in {first_file}, line "
                     f"{first_line}; this automation is left out)", path=[index, "id"]))
                 continue
             seen[automation_id] = where
