@@ -46,9 +46,9 @@ class TemplateWatcher:
 
     def start(self) -> RenderResult:
         """Render for the first time and start following; returns that render."""
-        return self._render(None)
+        return self._render()
 
-    def _render(self, context: Context | None) -> RenderResult:
+    def _render(self) -> RenderResult:
         result = self._template.async_render_with_info(self._hub, self._variables)
         self._follow(result)
         return result
@@ -56,7 +56,7 @@ class TemplateWatcher:
     def _rerender(self, context: Context | None) -> None:
         if self._removed:
             return
-        self._on_render(self._render(context), context)
+        self._on_render(self._render(), context)
 
     def _follow(self, result: RenderResult) -> None:
         info = result.info

@@ -175,6 +175,34 @@ async def test_template_using_now_is_rendered_each_minute(plant: PlantFactory) -
     assert site.fired == [{"at": "17:02"}]
 
 
+async def test_template_follows_a_domain_and_what_each_render_reads(
+    plant: PlantFactory,
+) -> None:
+    site = await plant("""
+    automation:
+      - triggers:
+          - id: two_doors_open
+            trigger: template
+            value_template: >
+              {{ states.binary_sensor | selectattr('state', 'eq', 'on') | list | count >= 2 }}
+          - id: selected_line_high
+            trigger: template
+            value_template: >
+              {{ states('sensor.' ~ states('input_text.line') ~ '_load') | float(0) > 40 }}
+        actions:
+          - event: fired
+            event_data: {id: "{{ trigger.id }}"}
+    """, states={"binary_sensor.door_a": "on", "input_text.line": "l1",
+                 "sensor.l1_load": "10", "sensor.l2_load": "10"})
+
+    await site.set("binary_sensor.door_new", "on")  # an entity the first render never saw
+    await site.set("input_text.line", "l2")
+    await site.set("sensor.l1_load", "50")  # no longer read
+    await site.set("sensor.l2_load", "45")
+
+    assert site.ids() == ["two_doors_open", "selected_line_high"]
+
+
 async def test_template_errors_count_as_false_and_are_logged_once(
     plant: PlantFactory, caplog: pytest.LogCaptureFixture,
 ) -> None:
