@@ -171,3 +171,44 @@ def custom_trigger_integration(domain: str) -> dict[str, str]:
                 return hub.bus.async_listen("plc_bit", received)
         ''',
     }
+
+
+async def test_turning_an_automation_off_detaches_its_triggers_and_pending_waits(
+    plant: PlantFactory,
+) -> None:
+    site = await plant("""
+    automation:
+      - alias: Watcher
+        mode: parallel
+        triggers:
+          - trigger: state
+            entity_id: binary_sensor.door
+            to: "on"
+            for: 60
+          - trigger: numeric_state
+            entity_id: sensor.line_load
+            above: 40
+            for: 60
+          - trigger: template
+            value_template: "{{ is_state('switch.line', 'on') }}"
+            for: 60
+          - trigger: time
+            at: "17:01"
+          - trigger: time_pattern
+            seconds: "/10"
+          - trigger: event
+            event_type: check
+        actions:
+          - event: fired
+    """, states={"binary_sensor.door": "off", "sensor.line_load": "0", "switch.line": "off"})
+
+    await site.set("binary_sensor.door", "on")
+    await site.set("sensor.line_load", "50")
+    await site.set("switch.line", "on")
+    await site.hub.services.async_call("automation", "turn_off",
+                                       {"entity_id": "automation.watcher"})
+    await site.advance(120)
+    site.hub.bus.async_fire("check")
+    await site.hub.async_block_till_done()
+
+    assert site.fired == []
