@@ -83,6 +83,7 @@ async def _async_apply(hub: Hub, automations: list[AutomationConfig]) -> None:
     traces = await TraceStore.async_of(hub)
     current: dict[str, AutomationEntity] = hub.data.setdefault(_DATA_KEY, {})
     wanted = dict(zip(_item_ids(automations), automations, strict=True))
+    replaced: dict[str, AutomationEntity] = {}
     for item_id, entity in list(current.items()):
         automation = wanted.get(item_id)
         if automation is None or _identity(automation) != _identity(entity.automation):
@@ -90,7 +91,9 @@ async def _async_apply(hub: Hub, automations: list[AutomationConfig]) -> None:
             await hub.entities.async_remove(entity.entity_id or "")
             if automation is None:
                 traces.forget(DOMAIN, item_id)
-    new = {item_id: AutomationEntity(hub, automation, item_id, traces)
+            else:
+                replaced[item_id] = entity
+    new = {item_id: AutomationEntity(hub, automation, item_id, traces, replaced.get(item_id))
            for item_id, automation in wanted.items() if item_id not in current}
     added = await hub.entities.async_add(DOMAIN, new.values())
     for item_id, entity in new.items():

@@ -59,7 +59,9 @@ class AutomationEntity(RestoreEntity, ToggleEntity):
     }
 
     def __init__(self, hub: Hub, automation: AutomationConfig, item_id: str,
-                 traces: TraceStore) -> None:
+                 traces: TraceStore, previous: AutomationEntity | None = None) -> None:
+        """`previous` is the version a reload replaces: its on/off and last_triggered carry
+        over (as Home Assistant restores them), unless `initial_state` says otherwise."""
         config = automation.config
         self.automation = automation
         self.item_id = item_id
@@ -68,7 +70,8 @@ class AutomationEntity(RestoreEntity, ToggleEntity):
         self._attr_is_on = False
         self._mode = RunMode(config["mode"])
         self._initial_state: bool | None = config.get("initial_state")
-        self._last_triggered: datetime | None = None
+        self._last_triggered: datetime | None = previous.last_triggered if previous else None
+        self._previous_on = previous.is_on if previous else None
         self._conditions = compile_conditions(hub, config["conditions"], "condition")
         self._variables = _compile_variables(config["variables"])
         self._trigger_variables = _compile_variables(config["trigger_variables"])
@@ -109,16 +112,17 @@ class AutomationEntity(RestoreEntity, ToggleEntity):
 
     async def async_added_to_hub(self) -> None:
         await super().async_added_to_hub()
-        last = await self.async_get_last_state()
-        if last is not None and (stamp := last.attributes.get(ATTR_LAST_TRIGGERED)):
-            try:
-                self._last_triggered = parse_datetime(str(stamp))
-            except ValueError:
-                self._last_triggered = None
-        if self._initial_state is not None:
-            enable = self._initial_state
+        if self._previous_on is not None:
+            was_on = self._previous_on
         else:
-            enable = last is None or last.state != STATE_OFF
+            last = await self.async_get_last_state()
+            was_on = last is None or last.state != STATE_OFF
+            if last is not None and (stamp := last.attributes.get(ATTR_LAST_TRIGGERED)):
+                try:
+                    self._last_triggered = parse_datetime(str(stamp))
+                except ValueError:
+                    self._last_triggered = None
+        enable = self._initial_state if self._initial_state is not None else was_on
         if not enable:
             return
         self._attr_is_on = True

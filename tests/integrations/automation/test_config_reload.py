@@ -200,6 +200,24 @@ async def test_reload_keeps_the_turned_off_state_of_an_unchanged_automation(
     assert hub.states.get("automation.line_a").state == "off"
 
 
+async def test_reload_keeps_off_and_last_triggered_of_an_edited_automation(
+    hub_factory: HubFactory,
+) -> None:
+    hub, clock, fired = await start(hub_factory, {"automations.yaml": AUTOMATIONS})
+    await clock.advance(5)
+    await go(hub)
+    await hub.services.async_call("automation", "turn_off", {"entity_id": "automation.line_a"})
+
+    write(hub, "automations.yaml", AUTOMATIONS.replace("{id: a1}", "{id: a2}"))
+    await reload(hub)
+    await go(hub)
+
+    line_a = hub.states.get("automation.line_a")
+    assert line_a.state == "off"
+    assert line_a.attributes["last_triggered"] == "2026-03-02T09:00:05+00:00"
+    assert "a2" not in fired
+
+
 async def test_reload_of_an_unreadable_file_changes_nothing(hub_factory: HubFactory) -> None:
     hub, _clock, fired = await start(hub_factory, {"automations.yaml": AUTOMATIONS})
 
