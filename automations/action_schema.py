@@ -76,9 +76,18 @@ def _sequence(value: Any) -> list[dict[str, Any]]:
     return SEQUENCE_SCHEMA(value)  # type: ignore[no-any-return]
 
 
+def target_ids(value: Any) -> Any:
+    """Ids in a target: a list, a comma-separated string, or one template (rendered per run
+    into one id or a list of them, as `entity_id: "{{ machines }}"`)."""
+    if is_template(value):
+        return cv.template(value)
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    return [cv.template_complex(item) for item in cv.ensure_list(value)]
+
+
 _TARGET: Final = vol.Schema({
-    vol.Optional(key): vol.All(cv.ensure_list, [cv.template_complex])
-    for key in ("entity_id", "area_id", "device_id")
+    vol.Optional(key): target_ids for key in ("entity_id", "area_id", "device_id")
 })
 
 
@@ -114,7 +123,7 @@ _SCHEMAS: Final[dict[str, Any]] = {
         vol.Optional("data"): vol.Any(None, vol.All(dict, cv.template_complex)),
         vol.Optional("data_template"): vol.All(dict, cv.template_complex),
         vol.Optional("target"): vol.Any(None, _TARGET),
-        vol.Optional("entity_id"): vol.All(cv.ensure_list, [cv.template_complex]),
+        vol.Optional("entity_id"): target_ids,
         vol.Optional("response_variable"): identifier,
         **_BASE,
     }),

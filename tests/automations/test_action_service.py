@@ -75,7 +75,7 @@ async def test_both_spellings_with_data_target_and_templates(plant: PlantFactory
         {"service": "record", "message": "Load 42.5 kW on sensor.line_load", "level": 42,
          "fixed": [1, 2], "entity_id": ["switch.fan"], "area_id": ["workshop", "warehouse"],
          "device_id": ["meter_1"]},
-        {"service": "record", "entity_id": ["switch.pump"], "old": 38},
+        {"service": "record", "entity_id": "switch.pump", "old": 38},
     ]
 
 
@@ -123,6 +123,41 @@ async def test_target_area_reaches_entities_of_that_area(plant: PlantFactory) ->
 
     assert site.hub.states.get("automation.hall_watch").state == "off"
     assert site.hub.states.get("automation.yard_watch").state == "on"
+
+
+async def test_target_ids_from_a_template_giving_a_list(plant: PlantFactory) -> None:
+    site = await plant("""
+    automation:
+      - id: a_watch
+        alias: A watch
+        triggers: [{trigger: event, event_type: never}]
+        actions: [{event: fired}]
+      - id: b_watch
+        alias: B watch
+        triggers: [{trigger: event, event_type: never}]
+        actions: [{event: fired}]
+      - alias: Switch off
+        triggers: [{trigger: event, event_type: go}]
+        variables:
+          watches: "{{ trigger.event.data.watches }}"
+        actions:
+          - action: automation.turn_off
+            target:
+              entity_id: "{{ watches }}"
+          - action: test.record
+            target:
+              entity_id: "{{ watches | first }}"
+              area_id: "hall, yard"
+    """)
+    recorder = Recorder(site)
+
+    site.hub.bus.async_fire("go", {"watches": ["automation.a_watch", "automation.b_watch"]})
+    await site.hub.async_block_till_done()
+
+    assert site.hub.states.get("automation.a_watch").state == "off"
+    assert site.hub.states.get("automation.b_watch").state == "off"
+    assert recorder.calls == [{"service": "record", "entity_id": "automation.a_watch",
+                               "area_id": ["hall", "yard"]}]
 
 
 async def test_a_failing_call_ends_the_run_with_the_error_in_its_trace(
