@@ -10,7 +10,7 @@ import pytest
 
 from plantpulse.automations.trace import TraceStore
 from plantpulse.core.exceptions import PlantPulseError
-from plantpulse.core.services import ServiceCall
+from plantpulse.core.services import ServiceCall, SupportsResponse
 from tests.automations.conftest import Plant, PlantFactory
 
 
@@ -158,6 +158,30 @@ async def test_target_ids_from_a_template_giving_a_list(plant: PlantFactory) -> 
     assert site.hub.states.get("automation.b_watch").state == "off"
     assert recorder.calls == [{"service": "record", "entity_id": "automation.a_watch",
                                "area_id": ["hall", "yard"]}]
+
+
+async def test_response_variable_holds_what_the_service_answered(plant: PlantFactory) -> None:
+    site = await plant("""
+    automation:
+      - id: ask
+        triggers: [{trigger: event, event_type: go}]
+        actions:
+          - action: test.shift
+            data: {line: A}
+            response_variable: shift
+          - event: fired
+            event_data: {id: "{{ shift.lead }} on line {{ shift.line }}"}
+    """)
+    site.hub.services.async_register(
+        "test", "shift", lambda call: {"lead": "Wang", "line": call.data["line"]},
+        supports_response=SupportsResponse.ONLY)
+
+    site.hub.bus.async_fire("go", {})
+    await site.hub.async_block_till_done()
+
+    assert site.ids() == ["Wang on line A"]
+    step = last_trace(site, "ask")["trace"]["action/0"][0]
+    assert step["changed_variables"] == {"shift": {"lead": "Wang", "line": "A"}}
 
 
 async def test_a_failing_call_ends_the_run_with_the_error_in_its_trace(

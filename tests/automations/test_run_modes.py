@@ -155,3 +155,25 @@ async def test_current_and_last_triggered_follow_the_runs(plant: PlantFactory) -
     await site.advance(10)
 
     assert current(site) == 0
+
+
+async def test_restart_drops_the_wait_of_the_stopped_run(plant: PlantFactory) -> None:
+    site = await plant("""
+    automation:
+      - id: job
+        mode: restart
+        triggers: [{trigger: event, event_type: go}]
+        actions:
+          - wait_for_trigger:
+              - trigger: event
+                event_type: ack
+          - event: fired
+            event_data: {id: "acked {{ trigger.event.data.n }}"}
+    """)
+
+    await go(site, 1, 2)
+    site.hub.bus.async_fire("ack", {})
+    await site.hub.async_block_till_done()
+
+    assert site.ids() == ["acked 2"]
+    assert executions(site) == ["cancelled", "finished"]
