@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from plantpulse.automations.actions import compile_steps
@@ -183,10 +183,16 @@ class Script:
         if active.task is not None and self._on_change is not None:
             self._on_change()
 
-    async def async_stop(self) -> None:
-        """Stop every run in progress and wait until they have ended."""
-        tasks = [active.task for active in self._runs if active.task is not None]
-        for active in list(self._runs):
+    def active_runs(self) -> list[ActiveRun]:
+        """The runs in progress, oldest first."""
+        return list(self._runs)
+
+    async def async_stop(self, runs: Iterable[ActiveRun] | None = None) -> None:
+        """Stop every run in progress (or just `runs`) and wait until they have ended."""
+        stopping = self.active_runs() if runs is None else [
+            active for active in runs if active in self._runs]
+        tasks = [active.task for active in stopping if active.task is not None]
+        for active in stopping:
             active.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)

@@ -25,15 +25,19 @@ runs of each are kept as traces: WebSocket `trace/list`/`trace/get`, REST `/api/
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Final
 
 import voluptuous as vol
 
 from plantpulse.automations.config_io import async_read_block, report_issues
+from plantpulse.automations.script import ActiveRun
 from plantpulse.automations.trace import TraceStore
 from plantpulse.automations.trace_api import async_setup_trace_api
 from plantpulse.core.config.errors import ConfigIssue
+from plantpulse.core.const import EVENT_HUB_STOP
+from plantpulse.core.hub import StopStage
 from plantpulse.core.jsonenc import json_dumps
 from plantpulse.core.services import ServiceCall
 from plantpulse.core.slug import slugify
@@ -42,12 +46,16 @@ from plantpulse.integrations.automation.config import AutomationConfig, validate
 from plantpulse.integrations.automation.entity import DOMAIN, AutomationEntity
 
 if TYPE_CHECKING:
+    from plantpulse.core.events import Event
     from plantpulse.core.hub import Hub
 
 _LOGGER = logging.getLogger(__name__)
 
 CONFIG_SCHEMA: Final = validate_automations
 _DATA_KEY: Final = "automation"
+# How long runs that a shutdown trigger started may go on while the hub stops (Home Assistant
+# gives them 60 s; one stop step of the hub may take 30).
+SHUTDOWN_GRACE: Final = 20.0
 
 
 def _item_ids(automations: list[AutomationConfig]) -> list[str]:
@@ -101,6 +109,31 @@ async def _async_apply(hub: Hub, automations: list[AutomationConfig]) -> None:
             current[item_id] = entity
 
 
+def _async_stop_runs_at_shutdown(hub: Hub) -> None:
+    """When the hub stops: no more triggers; runs that were going on end at once (cancelled,
+    as in Home Assistant), runs that shutdown triggers started get SHUTDOWN_GRACE to finish.
+    So no trace is saved as still running."""
+    earlier: list[ActiveRun] = []
+
+    def stopping(_event: Event) -> None:
+        earlier.extend(run for entity in automation_entities(hub).values()
+                       for run in entity.active_runs())
+
+    async def stop() -> None:
+        entities = list(automation_entities(hub).values())
+        for entity in entities:
+            entity.detach_triggers()
+        await asyncio.gather(*(entity.async_stop_runs(earlier) for entity in entities))
+        later = [run.task for entity in entities for run in entity.active_runs()
+                 if run.task is not None]
+        if later:
+            await asyncio.wait(later, timeout=SHUTDOWN_GRACE)
+        await asyncio.gather(*(entity.async_stop_runs() for entity in entities))
+
+    hub.bus.async_listen_once(EVENT_HUB_STOP, stopping)
+    hub.async_on_stop(stop, StopStage.INTEGRATIONS)
+
+
 async def async_setup(hub: Hub, config: list[AutomationConfig]) -> bool:
     """Create the automations, the services and the trace API."""
     automations, issues = await _async_expand(hub, config or [])
@@ -121,6 +154,7 @@ async def async_setup(hub: Hub, config: list[AutomationConfig]) -> bool:
         description="Re-read the automations from the YAML files; unchanged ones keep running.",
     )
     async_setup_trace_api(hub)
+    _async_stop_runs_at_shutdown(hub)
     return True
 
 

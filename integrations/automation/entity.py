@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
@@ -150,7 +150,8 @@ class AutomationEntity(RestoreEntity, ToggleEntity):
             TriggerInfo(DOMAIN, str(self.name), variables=variables, starting=starting),
         )
 
-    def _detach_triggers(self) -> None:
+    def detach_triggers(self) -> None:
+        """Stop listening to the triggers (turned off, removed, or the hub is stopping)."""
         if self._cancel_start is not None:
             self._cancel_start()
             self._cancel_start = None
@@ -159,8 +160,16 @@ class AutomationEntity(RestoreEntity, ToggleEntity):
             self._detach = None
 
     async def async_will_remove_from_hub(self) -> None:
-        self._detach_triggers()
+        self.detach_triggers()
         await self._script.async_stop()
+
+    def active_runs(self) -> list[ActiveRun]:
+        """Its runs in progress, oldest first."""
+        return self._script.active_runs()
+
+    async def async_stop_runs(self, runs: Iterable[ActiveRun] | None = None) -> None:
+        """End its runs in progress (or those of them in `runs`)."""
+        await self._script.async_stop(runs)
 
     # Services -----------------------------------------------------------------------------
 
@@ -174,7 +183,7 @@ class AutomationEntity(RestoreEntity, ToggleEntity):
     async def async_turn_off(self, stop_actions: bool = True) -> None:
         """Disable: detach the triggers, and stop runs unless `stop_actions` is false."""
         self._attr_is_on = False
-        self._detach_triggers()
+        self.detach_triggers()
         if stop_actions:
             await self._script.async_stop()
 

@@ -3,12 +3,14 @@ and the state kept over a restart."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
 from plantpulse.automations.trace import TraceStore
 from plantpulse.core.clock import ManualClock
 from plantpulse.core.hub import Hub
+from plantpulse.core.services import ServiceCall
 from tests.conftest import HubFactory
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -241,3 +243,34 @@ async def test_automations_start_triggering_once_the_hub_has_started(
     await set_load(hub, "50")
 
     assert fired == [50]
+
+
+async def test_stopping_the_hub_ends_runs_and_lets_shutdown_automations_finish(
+    hub_factory: HubFactory,
+) -> None:
+    text = CONFIG + """
+  - id: goodbye
+    triggers: [{trigger: plantpulse, event: shutdown}]
+    actions:
+      - action: test.slow_goodbye
+      - event: fired
+        event_data: {id: goodbye}
+"""
+    hub, _clock, fired = await start(hub_factory, text)
+    said: list[str] = []
+
+    async def slow_goodbye(_call: ServiceCall) -> None:
+        await asyncio.sleep(0.05)  # real I/O, such as a mail going out
+        said.append("goodbye")
+
+    hub.services.async_register("test", "slow_goodbye", slow_goodbye)
+    await set_load(hub, "42")  # now in its 60 s delay
+    await hub.async_stop()
+
+    assert said == ["goodbye"] and fired == [42, "goodbye"]
+    again, _clock, _fired = await start(hub_factory, text, config_dir=hub.config_dir)
+    store = TraceStore.of(again)
+    assert [item["script_execution"] for item in store.list("automation", "load_watch")] == [
+        "cancelled"]
+    assert [item["script_execution"] for item in store.list("automation", "goodbye")] == [
+        "finished"]
