@@ -1,9 +1,11 @@
 """Actions compiled once into step objects: no schema work and no lookups by name per run.
 
 Each step records itself in the run's trace (path, result, changed variables, error). An error
-stops the run unless the action has `continue_on_error` and the error is one a user can act on
-(a template error, a failed or missing service); nested sequences (`choose`, `if`, `repeat`,
-`parallel`, `sequence`) get their own variable scope, so what they set stays inside them.
+stops the run unless the action has `continue_on_error` and the error is one the hub raised on
+purpose at run time (a service that failed); mistakes in the automation (a template error, a
+missing service, data a service refuses) and unexpected exceptions always stop it. Nested
+sequences (`choose`, `if`, `repeat`, `parallel`, `sequence`) get their own variable scope, so
+what they set stays inside them.
 """
 
 from __future__ import annotations
@@ -22,7 +24,12 @@ from plantpulse.automations.trace import TraceStep
 from plantpulse.automations.triggers import TriggerInfo, async_attach_triggers
 from plantpulse.automations.triggers.template import truthy
 from plantpulse.automations.validation import render_period
-from plantpulse.core.exceptions import PlantPulseError
+from plantpulse.core.exceptions import (
+    InvalidEntityIdError,
+    PlantPulseError,
+    ServiceNotFound,
+    ServiceValidationError,
+)
 from plantpulse.core.template import RenderResult, Template, TemplateError, render_complex
 
 if TYPE_CHECKING:
@@ -31,6 +38,9 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
+# Errors in the automation itself, which `continue_on_error` does not skip (as in Home
+# Assistant): a template that fails, a service that does not exist or refuses the data.
+_MISTAKES: Final = (TemplateError, ServiceNotFound, ServiceValidationError, InvalidEntityIdError)
 # A loop whose iterations never wait lets the event loop run after this many of them.
 _ITERATIONS_PER_YIELD: Final = 100
 
@@ -102,7 +112,7 @@ class StepBase:
     def _failed(self, run: Run, step: TraceStep, err: Exception) -> None:
         step.error = str(err) or type(err).__name__
         if isinstance(err, PlantPulseError):
-            if self.continue_on_error:
+            if self.continue_on_error and not isinstance(err, _MISTAKES):
                 _LOGGER.info("%s: %s failed and continues: %s", run.name, self.path, err)
                 return
             _LOGGER.error("%s: error in %s: %s", run.name, self.path, err)
