@@ -296,7 +296,7 @@ class IfStep(StepBase):
 
     def __init__(self, hub: Hub, config: Mapping[str, Any], path: str) -> None:
         super().__init__(config, path)
-        self._checks = compile_conditions(hub, config["if"], f"{path}/if")
+        self._checks = compile_conditions(hub, config["if"], f"{path}/if/condition")
         self._then = compile_steps(hub, config["then"], f"{path}/then")
         self._else = compile_steps(hub, config.get("else") or [], f"{path}/else")
 

@@ -111,8 +111,9 @@ async def test_trace_list_and_get_over_websocket(api_hub: ApiHub) -> None:
                                run_id=summary["run_id"])
     trace = got["result"]
     steps = trace["trace"]
-    assert list(steps) == ["trigger/0", "condition/0", "action/0", "action/1", "action/1/if/0",
-                           "action/1/then/0", "action/2", "action/3"]
+    # Paths as Home Assistant writes them.
+    assert list(steps) == ["trigger/0", "condition/0", "action/0", "action/1",
+                           "action/1/if/condition/0", "action/1/then/0", "action/2", "action/3"]
     trigger = steps["trigger/0"][0]["changed_variables"]["trigger"]
     assert trigger["entity_id"] == "sensor.line_load"
     assert trigger["to_state"]["state"] == "47"
