@@ -10,6 +10,7 @@ the state change that triggered it has finished being delivered, without a task.
 from __future__ import annotations
 
 from collections.abc import Coroutine, Sequence
+from inspect import CORO_CREATED, getcoroutinestate, iscoroutine
 from typing import TYPE_CHECKING, Any, Protocol
 
 from plantpulse.core.events import Context
@@ -106,3 +107,16 @@ async def _finish_steps(
         pending_next = steps[index](run, variables)
         if pending_next is not None:
             await pending_next
+
+
+def close_unstarted(pending: Pending) -> None:
+    """Close a step coroutine that never ran (its run was stopped before its task started)
+    and the coroutines it was handed, so none is left behind as "never awaited"."""
+    stack: list[Any] = [pending]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif iscoroutine(item) and getcoroutinestate(item) == CORO_CREATED:
+            stack.extend(item.cr_frame.f_locals.values())
+            item.close()

@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from plantpulse.automations.actions import compile_steps
 from plantpulse.automations.const import LOG_LEVELS, RunMode
-from plantpulse.automations.runtime import Pending, Run, RunFailure, StopRun, run_steps
+from plantpulse.automations.runtime import (
+    Pending,
+    Run,
+    RunFailure,
+    StopRun,
+    close_unstarted,
+    run_steps,
+)
 
 if TYPE_CHECKING:
     from plantpulse.automations.trace import Trace
@@ -120,7 +127,7 @@ class Script:
         if pending is None:
             self._end(active, None)
         else:
-            self._become_task(active, self._async_finish(active, pending))
+            self._become_task(active, self._async_finish(active, pending), pending)
         return active
 
     def _dropped(self, trace: Trace, execution: str, reason: str) -> None:
@@ -129,13 +136,20 @@ class Script:
             _LOGGER.log(self._log_level, "%s: %s; this run is dropped (mode %s)", self.name,
                         reason, self.mode)
 
-    def _become_task(self, active: ActiveRun, coroutine: Pending) -> None:
+    def _become_task(self, active: ActiveRun, coroutine: Pending,
+                     pending: Pending = None) -> None:
         assert coroutine is not None
         # A waiting run (delay, wait_for_trigger) may last hours of plant time: a background
         # task, which `async_block_till_done` does not wait for and stop cancels.
         task = self.hub.async_create_background_task(coroutine, f"run of {self.name}")
         active.task = task
-        task.add_done_callback(lambda _task: self._end(active, asyncio.CancelledError()))
+
+        def done(_task: asyncio.Task[None]) -> None:
+            # Cancelled before it started, the task never awaited `pending`.
+            close_unstarted(pending)
+            self._end(active, asyncio.CancelledError())
+
+        task.add_done_callback(done)
         if self._on_change is not None:
             self._on_change()
 

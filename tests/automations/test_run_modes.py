@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 import pytest
@@ -177,3 +178,18 @@ async def test_restart_drops_the_wait_of_the_stopped_run(plant: PlantFactory) ->
 
     assert site.ids() == ["acked 2"]
     assert executions(site) == ["cancelled", "finished"]
+
+
+async def test_a_run_restarted_before_its_task_began_leaves_nothing_behind(
+    plant: PlantFactory, recwarn: pytest.WarningsRecorder,
+) -> None:
+    site = await plant(automation("restart"))
+
+    site.hub.bus.async_fire("go", {"n": 1})
+    site.hub.bus.async_fire("go", {"n": 2})
+    await site.advance(10)
+    gc.collect()
+
+    assert site.ids() == ["start 1", "start 2", "end 2"]
+    assert executions(site) == ["cancelled", "finished"]
+    assert not [warning for warning in recwarn if "never awaited" in str(warning.message)]
