@@ -19,7 +19,7 @@ from typing import Any, Final
 import voluptuous as vol
 
 import plantpulse
-from plantpulse.automations.selectors import Validator, selector_validator
+from plantpulse.automations.selectors import Validator, selector_kind, selector_validator
 from plantpulse.core.config import validation as cv
 from plantpulse.core.config.errors import ConfigIssue, humanize_invalid
 from plantpulse.core.config.yaml_loader import (
@@ -61,9 +61,10 @@ class BlueprintError(PlantPulseError):
 
 @dataclass(frozen=True)
 class BlueprintInputSpec:
-    """One declared input: its validator and default."""
+    """One declared input: its selector's kind and validator, and its (checked) default."""
 
     name: str
+    kind: str
     validate: Validator
     default: Any = _NO_DEFAULT
 
@@ -90,14 +91,18 @@ def _issue(domain: str, message: str, location: Location) -> BlueprintError:
     return BlueprintError(ConfigIssue(domain, message, file, line))
 
 
+def _usable_path(path: str) -> bool:
+    relative = PurePosixPath(path)
+    return (not relative.is_absolute() and ".." not in relative.parts
+            and relative.suffix in (".yaml", ".yml"))
+
+
 def find_blueprint(config_dir: Path, domain: str, path: str) -> tuple[Path, Path] | None:
     """The file for `path` (user's first, then shipped) and the folder labels are made from."""
-    relative = PurePosixPath(path)
-    if relative.is_absolute() or ".." in relative.parts or relative.suffix not in (".yaml",
-                                                                                  ".yml"):
+    if not _usable_path(path):
         return None
     for base, root in ((config_dir / USER_DIR, config_dir), (SHIPPED_DIR, SHIPPED_DIR.parent)):
-        candidate = base / domain / relative
+        candidate = base / domain / path
         if candidate.is_file():
             return candidate, root
     return None
@@ -105,6 +110,10 @@ def find_blueprint(config_dir: Path, domain: str, path: str) -> tuple[Path, Path
 
 def load_blueprint(config_dir: Path, domain: str, path: str, where: Location) -> Blueprint:
     """Read and check a blueprint (blocking: call from an executor). Raises BlueprintError."""
+    if not _usable_path(path):
+        raise _issue(domain, f"blueprint path '{path}' must be a .yaml file under "
+                     f"{USER_DIR}/{domain}/, such as plantpulse/off_hours_base_load.yaml "
+                     "(no leading / and no '..')", where)
     found = find_blueprint(config_dir, domain, path)
     if found is None:
         raise _issue(domain, f"blueprint '{path}' not found: put it in "
@@ -131,12 +140,22 @@ def load_blueprint(config_dir: Path, domain: str, path: str, where: Location) ->
     inputs = {}
     for name, spec in (header["input"] or {}).items():
         spec = spec or {}
+        where = ("blueprint", "input", name)
         try:
             validator = selector_validator(spec.get("selector"))
         except vol.Invalid as err:
             raise _issue(domain, f"blueprint {path}, input '{name}': {err.error_message}",
-                         locate(data, ("blueprint", "input", name, "selector"))) from None
-        inputs[name] = BlueprintInputSpec(name, validator, spec.get("default", _NO_DEFAULT))
+                         locate(data, (*where, "selector"))) from None
+        default = spec.get("default", _NO_DEFAULT)
+        if default is not _NO_DEFAULT:
+            try:
+                default = validator(default)
+            except vol.Invalid as err:
+                raise _issue(domain, f"blueprint {path}, input '{name}': its default does not "
+                             f"fit its selector: {humanize_invalid(err)}",
+                             locate(data, (*where, "default"))) from None
+        inputs[name] = BlueprintInputSpec(name, selector_kind(spec.get("selector")), validator,
+                                          default)
     body = data.copy()
     del body["blueprint"]
     body.key_locations.pop("blueprint", None)
@@ -159,19 +178,19 @@ def resolve_inputs(
             raise _issue(domain, f"blueprint {blueprint.path} has no input '{name}' (its inputs: "
                          f"{known})", locate(inputs_node, (name,)))
     for name, spec in blueprint.inputs.items():
-        if name in given:
-            value, where = given[name], locate(inputs_node, (name,))
-        elif not spec.required:
-            value, where = spec.default, locate(blueprint.body, ())
-        else:
-            raise _issue(domain, f"blueprint {blueprint.path} needs input '{name}'",
-                         locate(use, ("input",)) if inputs_node is not None
-                         else locate(use, ()))
+        if name not in given:
+            if spec.required:
+                raise _issue(domain, f"blueprint {blueprint.path} needs input '{name}' "
+                             f"({spec.kind} selector): add '{name}:' under 'input:'",
+                             locate(use, ("input",)) if inputs_node is not None
+                             else locate(use, ()))
+            values[name] = spec.default
+            continue
         try:
-            values[name] = spec.validate(value)
+            values[name] = spec.validate(given[name])
         except vol.Invalid as err:
             raise _issue(domain, f"input '{name}' of blueprint {blueprint.path}: "
-                         f"{humanize_invalid(err)}", where) from None
+                         f"{humanize_invalid(err)}", locate(inputs_node, (name,))) from None
     return values
 
 

@@ -124,6 +124,13 @@ SELECTORS: Final[dict[str, Callable[[dict[str, Any]], Validator]]] = {
 }
 
 
+def selector_kind(selector: Any) -> str:
+    """The kind of a selector mapping (`entity`), or `any` without one; for messages."""
+    if isinstance(selector, dict) and len(selector) == 1:
+        return str(next(iter(selector)))
+    return "any"
+
+
 def selector_validator(selector: Any) -> Validator:
     """The validator of a selector mapping `{kind: {options}}`; raises vol.Invalid if unknown."""
     if selector is None:

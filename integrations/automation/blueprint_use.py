@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Final
 
@@ -48,7 +49,8 @@ def expand_blueprints(
                                     DOMAIN)
             body = substitute(blueprint, values, DOMAIN)
         except BlueprintError as err:
-            issues.append(err.issue)
+            issues.append(replace(err.issue, message=f"automation {automation.name}: "
+                                  f"{err.issue.message}"))
             continue
         for key in _OUTER_KEYS:
             if key in automation.raw:
