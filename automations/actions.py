@@ -4,8 +4,9 @@ Each step records itself in the run's trace (path, result, changed variables, er
 stops the run unless the action has `continue_on_error` and the error is one the hub raised on
 purpose at run time (a service that failed); mistakes in the automation (a template error, a
 missing service, data a service refuses) and unexpected exceptions always stop it. Nested
-sequences (`choose`, `if`, `repeat`, `parallel`, `sequence`) get their own variable scope, so
-what they set stays inside them.
+sequences (`choose`, `if`, `repeat`, `parallel`, `sequence`) share the run's variables as
+Home Assistant scopes them (runtime.Scope): what a `variables` action sets is seen after it,
+also outside the block it is in.
 """
 
 from __future__ import annotations
@@ -18,7 +19,16 @@ from typing import TYPE_CHECKING, Any, Final
 from plantpulse.automations.action_schema import action_kind
 from plantpulse.automations.conditions import Check, compile_condition, compile_conditions
 from plantpulse.automations.const import CONF_CONTINUE_ON_ERROR, CONF_ENABLED, CONF_TIMEOUT
-from plantpulse.automations.runtime import Pending, Run, RunFailure, Step, StopRun, run_steps
+from plantpulse.automations.runtime import (
+    Pending,
+    Run,
+    RunFailure,
+    Scope,
+    Step,
+    StopRun,
+    Variables,
+    run_steps,
+)
 from plantpulse.automations.template_watch import TemplateWatcher
 from plantpulse.automations.trace import TraceStep
 from plantpulse.automations.triggers import TriggerInfo, async_attach_triggers
@@ -83,11 +93,11 @@ class StepBase:
         self.path = path
         self.continue_on_error = bool(config.get(CONF_CONTINUE_ON_ERROR))
 
-    def execute(self, run: Run, variables: dict[str, Any], step: TraceStep) -> Pending:
+    def execute(self, run: Run, variables: Variables, step: TraceStep) -> Pending:
         """Do the action's work; None when done, else a coroutine that finishes it."""
         raise NotImplementedError
 
-    def __call__(self, run: Run, variables: dict[str, Any]) -> Pending:
+    def __call__(self, run: Run, variables: Variables) -> Pending:
         step = run.trace.add_step(self.path)
         try:
             pending = self.execute(run, variables, step)
@@ -138,7 +148,7 @@ class ServiceStep(StepBase):
         self._data = compile_data(data)
         self._response_variable: str | None = config.get("response_variable")
 
-    def execute(self, run: Run, variables: dict[str, Any], step: TraceStep) -> Pending:
+    def execute(self, run: Run, variables: Variables, step: TraceStep) -> Pending:
         hub = run.hub
         name = self._service
         if isinstance(name, Template):
@@ -150,7 +160,7 @@ class ServiceStep(StepBase):
         step.result = {"params": {"domain": domain, "service": service, "service_data": data}}
         return self._call(run, variables, step, domain, service, data)
 
-    async def _call(self, run: Run, variables: dict[str, Any], step: TraceStep, domain: str,
+    async def _call(self, run: Run, variables: Variables, step: TraceStep, domain: str,
                     service: str, data: dict[str, Any]) -> None:
         wanted = self._response_variable
         response = await run.hub.services.async_call(
@@ -170,7 +180,7 @@ class DelayStep(StepBase):
         super().__init__(config, path)
         self._period = config["delay"]
 
-    def execute(self, run: Run, variables: dict[str, Any], step: TraceStep) -> Pending:
+    def execute(self, run: Run, variables: Variables, step: TraceStep) -> Pending:
         seconds = render_period(run.hub, self._period, variables).total_seconds()
         step.result = {"delay": seconds, "done": True}
         if seconds <= 0:
@@ -189,7 +199,7 @@ class EventStep(StepBase):
         self._data = compile_data({**(config.get("event_data") or {}),
                                    **(config.get("event_data_template") or {})})
 
-    def execute(self, run: Run, variables: dict[str, Any], step: TraceStep) -> Pending:
+    def execute(self, run: Run, variables: Variables, step: TraceStep) -> Pending:
         data = self._data(run.hub, variables)
         run.hub.bus.async_fire(self._event_type, data, context=run.context)
         step.result = {"event": self._event_type, "event_data": data}
@@ -205,7 +215,7 @@ class ConditionStep(StepBase):
         super().__init__(config, path)
         self._check = compile_condition(hub, {**config, CONF_ENABLED: True}, path)
 
-    def execute(self, run: Run, variables: dict[str, Any], step: TraceStep) -> Pending:
+    def execute(self, run: Run, variables: Variables, step: TraceStep) -> Pending:
         result = self._check.evaluate(variables, run.trace)  # type: ignore[attr-defined]
         step.result = {"result": result}
         if not result:
@@ -223,7 +233,7 @@ class VariablesStep(StepBase):
         self._values = [(name, compile_data(value))
                         for name, value in config["variables"].items()]
 
-    def execute(self, run: Run, variables: dict[str, Any], step: TraceStep) -> Pending:
+    def execute(self, run: Run, variables: Variables, step: TraceStep) -> Pending:
         changed = {}
         for name, render in self._values:
             variables[name] = changed[name] = render(run.hub, variables)
@@ -242,7 +252,7 @@ class StopStep(StepBase):
         self._error: bool = config["error"]
         self._response_variable: str | None = config.get("response_variable")
 
-    def execute(self, run: Run, variables: dict[str, Any], step: TraceStep) -> Pending:
+    def execute(self, run: Run, variables: Variables, step: TraceStep) -> Pending:
         step.result = {"stop": self._message, "error": self._error}
         if self._response_variable is not None:
             run.response = variables.get(self._response_variable)
@@ -258,8 +268,8 @@ class SequenceStep(StepBase):
         super().__init__(config, path)
         self._steps = compile_steps(hub, config["sequence"], f"{path}/sequence")
 
-    def execute(self, run: Run, variables: dict[str, Any], step: TraceStep) -> Pending:
-        return run_steps(run, self._steps, dict(variables))
+    def execute(self, run: Run, variables: Variables, step: TraceStep) -> Pending:
+        return run_steps(run, self._steps, variables)
 
 
 def _all(checks: list[Check], variables: Mapping[str, Any], run: Run) -> bool:
@@ -280,13 +290,13 @@ class ChooseStep(StepBase):
         ]
         self._default = compile_steps(hub, config.get("default") or [], f"{path}/default")
 
-    def execute(self, run: Run, variables: dict[str, Any], step: TraceStep) -> Pending:
+    def execute(self, run: Run, variables: Variables, step: TraceStep) -> Pending:
         for index, (checks, steps) in enumerate(self._options):
             if _all(checks, variables, run):
                 step.result = {"choice": index}
-                return run_steps(run, steps, dict(variables))
+                return run_steps(run, steps, variables)
         step.result = {"choice": "default"}
-        return run_steps(run, self._default, dict(variables))
+        return run_steps(run, self._default, variables)
 
 
 class IfStep(StepBase):
@@ -300,10 +310,10 @@ class IfStep(StepBase):
         self._then = compile_steps(hub, config["then"], f"{path}/then")
         self._else = compile_steps(hub, config.get("else") or [], f"{path}/else")
 
-    def execute(self, run: Run, variables: dict[str, Any], step: TraceStep) -> Pending:
+    def execute(self, run: Run, variables: Variables, step: TraceStep) -> Pending:
         chosen = _all(self._checks, variables, run)
         step.result = {"choice": "then" if chosen else "else"}
-        return run_steps(run, self._then if chosen else self._else, dict(variables))
+        return run_steps(run, self._then if chosen else self._else, variables)
 
 
 class RepeatStep(StepBase):
@@ -341,7 +351,7 @@ class RepeatStep(StepBase):
             return list(range(1, count + 1))
         return None
 
-    def _scopes(self, run: Run, variables: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    def _scopes(self, run: Run, variables: Variables) -> Iterator[Variables]:
         """One variable scope per iteration; `while` checked before, `until` after each."""
         items = self._items(run, variables)
         index = 0
@@ -354,14 +364,14 @@ class RepeatStep(StepBase):
                 repeat["last"] = index == len(items)
                 if self._for_each is not None:
                     repeat["item"] = items[index - 1]
-            scope = {**variables, "repeat": repeat}
+            scope = Scope({"repeat": repeat}, variables)
             if self._while and not _all(self._while, scope, run):
                 return
             yield scope
             if self._until and _all(self._until, scope, run):
                 return
 
-    def execute(self, run: Run, variables: dict[str, Any], step: TraceStep) -> Pending:
+    def execute(self, run: Run, variables: Variables, step: TraceStep) -> Pending:
         scopes = self._scopes(run, variables)
         for done, scope in enumerate(scopes, start=1):
             pending = run_steps(run, self._steps, scope)
@@ -369,7 +379,7 @@ class RepeatStep(StepBase):
                 return self._rest(run, scopes, pending)
         return None
 
-    async def _rest(self, run: Run, scopes: Iterator[dict[str, Any]],
+    async def _rest(self, run: Run, scopes: Iterator[Variables],
                     pending: Pending) -> None:
         if pending is not None:
             await pending
@@ -393,11 +403,11 @@ class ParallelStep(StepBase):
         self._branches = [compile_steps(hub, branch, f"{path}/parallel/{index}/sequence")
                           for index, branch in enumerate(config["parallel"])]
 
-    def execute(self, run: Run, variables: dict[str, Any], step: TraceStep) -> Pending:
+    def execute(self, run: Run, variables: Variables, step: TraceStep) -> Pending:
         waiting: list[Coroutine[Any, Any, None]] = []
         try:
             for branch in self._branches:
-                pending = run_steps(run, branch, dict(variables))
+                pending = run_steps(run, branch, Scope({}, variables, protect="wait"))
                 if pending is not None:
                     waiting.append(pending)
         except BaseException:
@@ -464,7 +474,7 @@ class WaitTemplateStep(StepBase):
         self._config = config
         self._template: Template = config["wait_template"]
 
-    def execute(self, run: Run, variables: dict[str, Any], step: TraceStep) -> Pending:
+    def execute(self, run: Run, variables: Variables, step: TraceStep) -> Pending:
         timeout = _timeout_of(run, self._config, variables)
         waiter = _Waiter(run, timeout)
 
@@ -489,7 +499,7 @@ class WaitTemplateStep(StepBase):
             return None
         return self._wait(variables, step, waiter, watcher)
 
-    async def _wait(self, variables: dict[str, Any], step: TraceStep, waiter: _Waiter,
+    async def _wait(self, variables: Variables, step: TraceStep, waiter: _Waiter,
                     watcher: TemplateWatcher) -> None:
         try:
             outcome = await waiter.future
@@ -501,12 +511,12 @@ class WaitTemplateStep(StepBase):
         else:
             self._set_wait(variables, step, True, waiter.remaining())
 
-    def _set_wait(self, variables: dict[str, Any], step: TraceStep, completed: bool,
+    def _set_wait(self, variables: Variables, step: TraceStep, completed: bool,
                   remaining: float | None) -> None:
         variables["wait"] = {"completed": completed, "remaining": remaining}
         step.variables = {"wait": variables["wait"]}
 
-    def _timed_out(self, variables: dict[str, Any], step: TraceStep, remaining: float) -> None:
+    def _timed_out(self, variables: Variables, step: TraceStep, remaining: float) -> None:
         self._set_wait(variables, step, False, remaining)
         step.result = {"timeout": True}
         if not self._config["continue_on_timeout"]:
@@ -523,7 +533,7 @@ class WaitForTriggerStep(StepBase):
         self._config = config
         self._triggers = config["wait_for_trigger"]
 
-    def execute(self, run: Run, variables: dict[str, Any], step: TraceStep) -> Pending:
+    def execute(self, run: Run, variables: Variables, step: TraceStep) -> Pending:
         timeout = _timeout_of(run, self._config, variables)
         if timeout is not None and timeout <= 0:
             self._set_wait(variables, step, None, 0.0)
@@ -540,7 +550,7 @@ class WaitForTriggerStep(StepBase):
         )
         return self._wait(variables, step, waiter, remove)
 
-    async def _wait(self, variables: dict[str, Any], step: TraceStep, waiter: _Waiter,
+    async def _wait(self, variables: Variables, step: TraceStep, waiter: _Waiter,
                     remove: Callable[[], None]) -> None:
         try:
             outcome = await waiter.future
@@ -552,7 +562,7 @@ class WaitForTriggerStep(StepBase):
         self._check_timeout(step, trigger)
 
     @staticmethod
-    def _set_wait(variables: dict[str, Any], step: TraceStep, trigger: Any,
+    def _set_wait(variables: Variables, step: TraceStep, trigger: Any,
                   remaining: float | None) -> None:
         variables["wait"] = {"trigger": trigger, "remaining": remaining}
         step.variables = {"wait": variables["wait"]}

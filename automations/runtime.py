@@ -9,7 +9,8 @@ the state change that triggered it has finished being delivered, without a task.
 
 from __future__ import annotations
 
-from collections.abc import Coroutine, Sequence
+from collections import ChainMap
+from collections.abc import Coroutine, MutableMapping, Sequence
 from inspect import CORO_CREATED, getcoroutinestate, iscoroutine
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -21,6 +22,31 @@ if TYPE_CHECKING:
     from plantpulse.core.hub import Hub
 
 Pending = Coroutine[Any, Any, None] | None
+# A run's variables: its top-level dict, or a Scope of a repeat pass or a parallel branch.
+Variables = MutableMapping[str, Any]
+
+
+class Scope(ChainMap[str, Any]):
+    """Variables of a nested scope, as Home Assistant scopes them.
+
+    Reads see every enclosing scope. A write goes to the nearest scope that has the name,
+    else to the run's top-level variables: a `variables` action inside `if`, `choose`,
+    `repeat` or `parallel` changes what the steps after it see. Only what a scope defines
+    itself stays in it: `repeat` in a repeat pass, and (`protect`) `wait` in a parallel branch,
+    so two branches waiting at once keep their own.
+    """
+
+    def __init__(self, local: dict[str, Any], outer: Variables, protect: str | None = None
+                 ) -> None:
+        super().__init__(local, outer)
+        self._protect = protect
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        local, outer = self.maps
+        if key in local or key == self._protect:
+            local[key] = value
+        else:
+            outer[key] = value
 
 
 class RunContext(Context):
@@ -72,7 +98,7 @@ class ScriptError(PlantPulseError):
 class Step(Protocol):
     """A compiled action: run it with the run and the variables of its scope."""
 
-    def __call__(self, run: Run, variables: dict[str, Any]) -> Pending:
+    def __call__(self, run: Run, variables: Variables) -> Pending:
         """Do the action; None when done, else a coroutine that finishes it."""
 
 
@@ -89,7 +115,7 @@ class Run:
         self.response: Any = None
 
 
-def run_steps(run: Run, steps: Sequence[Step], variables: dict[str, Any]) -> Pending:
+def run_steps(run: Run, steps: Sequence[Step], variables: Variables) -> Pending:
     """Run `steps` in order; None when all are done, else a coroutine for the rest."""
     for index, step in enumerate(steps):
         pending = step(run, variables)
@@ -99,7 +125,7 @@ def run_steps(run: Run, steps: Sequence[Step], variables: dict[str, Any]) -> Pen
 
 
 async def _finish_steps(
-    run: Run, steps: Sequence[Step], variables: dict[str, Any], start: int,
+    run: Run, steps: Sequence[Step], variables: Variables, start: int,
     pending: Coroutine[Any, Any, None],
 ) -> None:
     await pending

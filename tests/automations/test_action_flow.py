@@ -220,9 +220,10 @@ async def test_a_long_repeat_without_waiting_finishes(plant: PlantFactory) -> No
 
 
 async def test_variables_scopes(plant: PlantFactory) -> None:
-    # Home Assistant's rule: a variable set in a nested sequence (if/then, choose, repeat,
-    # parallel, sequence) is seen there and below, not after it; a later `variables` at the
-    # same level replaces it; automation variables see the trigger.
+    # Home Assistant's rule (since 2025.4): a `variables` action changes the variable where it
+    # is defined, else defines it for the whole run, so what an if/then, choose or repeat
+    # sets is seen after it; only `repeat` itself stays inside its loop. Automation variables
+    # see the trigger and each other.
     site = await plant("""
     automation:
       - triggers: [{trigger: event, event_type: go}]
@@ -237,25 +238,85 @@ async def test_variables_scopes(plant: PlantFactory) -> None:
             event_data: {id: "{{ shown }}"}
           - if: "{{ true }}"
             then:
-              - variables: {level: inner}
+              - variables: {level: inner, made_inside: yes}
               - sequence:
                   - event: fired
                     event_data: {id: "nested sees {{ level }}"}
           - event: fired
-            event_data: {id: "after if {{ level }}"}
+            event_data: {id: "after if {{ level }} {{ made_inside }}"}
           - repeat:
               count: 2
               sequence:
-                - variables: {level: "pass {{ repeat.index }}"}
-          - variables: {level: replaced}
+                - variables:
+                    total: "{{ (total | default(0)) + repeat.index }}"
+                - repeat:
+                    for_each: [x]
+                    sequence:
+                      - variables: {inner_index: "{{ repeat.index }}"}
+                - event: fired
+                  event_data: {id: "pass {{ repeat.index }}"}
           - event: fired
-            event_data: {id: "{{ level }} {{ limit }}"}
+            event_data:
+              id: "total {{ total }} {{ inner_index }} {{ repeat is defined }}"
     """)
 
     site.hub.bus.async_fire("go", {"limit": 21})
     await site.hub.async_block_till_done()
 
-    assert site.ids() == ["outer 42", "nested sees inner", "after if outer", "replaced 21"]
+    assert site.ids() == ["outer 42", "nested sees inner", "after if inner True", "pass 1",
+                          "pass 2", "total 3 1 False"]
+
+
+async def test_runs_do_not_share_variables(plant: PlantFactory) -> None:
+    site = await plant("""
+    automation:
+      - mode: parallel
+        triggers: [{trigger: event, event_type: go}]
+        actions:
+          - if: "{{ trigger.event.data.n == 1 }}"
+            then:
+              - variables: {mark: first}
+          - delay: 1
+          - event: fired
+            event_data: {id: "{{ trigger.event.data.n }} {{ mark | default('none') }}"}
+    """)
+
+    site.hub.bus.async_fire("go", {"n": 1})
+    site.hub.bus.async_fire("go", {"n": 2})
+    await site.advance(1)
+
+    assert site.ids() == ["1 first", "2 none"]
+
+
+async def test_parallel_branches_keep_their_own_wait(plant: PlantFactory) -> None:
+    site = await plant("""
+    automation:
+      - triggers: [{trigger: event, event_type: go}]
+        actions:
+          - parallel:
+              - sequence:
+                  - wait_for_trigger: [{trigger: event, event_type: ack_a}]
+                    timeout: 10
+                  - variables: {a_done: "{{ wait.trigger is not none }}"}
+                  - event: fired
+                    event_data: {id: "a {{ wait.remaining }}"}
+              - sequence:
+                  - wait_for_trigger: [{trigger: event, event_type: ack_b}]
+                    timeout: 10
+                  - event: fired
+                    event_data: {id: "b {{ wait.remaining }}"}
+          - event: fired
+            event_data: {id: "joined {{ a_done }} {{ wait is defined }}"}
+    """)
+
+    site.hub.bus.async_fire("go", {})
+    await site.advance(2)
+    site.hub.bus.async_fire("ack_a", {})
+    await site.advance(3)
+    site.hub.bus.async_fire("ack_b", {})
+    await site.advance(0)
+
+    assert site.ids() == ["a 8.0", "b 5.0", "joined True False"]
 
 
 async def test_parallel_branches_run_at_once(plant: PlantFactory) -> None:
