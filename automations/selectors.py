@@ -46,11 +46,12 @@ def _number(options: dict[str, Any]) -> Validator:
             number = float(value)
         except (TypeError, ValueError):
             raise vol.Invalid(f"expected a number, got {value!r}") from None
+        result = int(number) if number.is_integer() and not isinstance(value, float) else number
         if low is not None and number < float(low):
-            raise vol.Invalid(f"{number:g} is below the minimum {low}")
+            raise vol.Invalid(f"{result} is below the minimum {low}")
         if high is not None and number > float(high):
-            raise vol.Invalid(f"{number:g} is above the maximum {high}")
-        return int(number) if number.is_integer() and not isinstance(value, float) else number
+            raise vol.Invalid(f"{result} is above the maximum {high}")
+        return result
 
     return validate
 

@@ -371,3 +371,23 @@ def test_every_shipped_blueprint_loads_and_speaks_both_languages(tmp_path: Path)
         assert chinese.search(blueprint.name) and latin.search(blueprint.name), path
         for spec in blueprint.inputs.values():
             assert spec.kind != "any", f"{path}: input {spec.name} has no selector"
+
+
+async def test_a_shipped_blueprints_inputs_are_checked_as_the_readme_shows(
+    hub_factory: HubFactory
+) -> None:
+    hub = await hub_factory("automation: !include automations.yaml\n", extra_files={
+        "automations.yaml": """\
+            - id: anodizing_line_off_hours
+              alias: 阳极氧化线下班后负荷
+              use_blueprint:
+                path: plantpulse/off_hours_base_load.yaml
+                input:
+                  power_sensor: sensor.anodizing_line_power
+                  threshold: -5
+            """})
+    assert [str(issue) for issue in hub.config_issues] == [
+        "Invalid config for 'automation' (automations.yaml, line 7): automation "
+        "'阳极氧化线下班后负荷': input 'threshold' of blueprint "
+        "plantpulse/off_hours_base_load.yaml: -5 is below the minimum 0"]
+    assert hub.states.entity_ids("automation") == []
