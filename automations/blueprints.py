@@ -6,7 +6,8 @@ body where `!input name` stands for a value. The path is looked up in the user's
 `<config>/blueprints/automation/` first, then among the blueprints shipped with PlantPulse
 (`Path(plantpulse.__file__).parent / "blueprints"`). Every problem names a file and a line:
 the automation's for missing, unknown or wrong inputs and unknown paths, the blueprint's for
-problems in the blueprint itself.
+problems in the blueprint itself (its header, a default its selector refuses, an undeclared
+`!input`).
 """
 
 from __future__ import annotations
@@ -195,7 +196,10 @@ def resolve_inputs(
 
 
 def substitute(blueprint: Blueprint, values: Mapping[str, Any], domain: str) -> NodeDict:
-    """The body with every `!input name` replaced; keeps file and line information."""
+    """The body with every `!input name` replaced; keeps file and line information.
+
+    Input values are put in as they are (not searched for `!input` themselves).
+    """
 
     def walk(node: Any, location: Location) -> Any:
         if isinstance(node, BlueprintInput):
@@ -216,10 +220,6 @@ def substitute(blueprint: Blueprint, values: Mapping[str, Any], domain: str) -> 
                          else location)
                 clone_list[index] = walk(item, where)
             return clone_list
-        if isinstance(node, dict):
-            return {key: walk(item, location) for key, item in node.items()}
-        if isinstance(node, list):
-            return [walk(item, location) for item in node]
         return node
 
     return walk(blueprint.body, (blueprint.file, 1))  # type: ignore[no-any-return]
