@@ -243,7 +243,7 @@ def service_schema(extra: Mapping[Any, Any]) -> vol.Schema:
     from plantpulse.core.config import validation as cv
 
     return vol.Schema({
-        vol.Optional("entity_id"): vol.Any(vol.All(cv.string, vol.Lower, "all"), cv.entity_ids),
+        vol.Optional("entity_id"): cv.entity_ids_or_all,
         vol.Optional("area_id"): vol.All(cv.ensure_list, [cv.string]),
         vol.Optional("device_id"): vol.All(cv.ensure_list, [cv.string]),
         **extra,

@@ -14,7 +14,7 @@ from plantpulse.core.states import valid_entity_id
 from plantpulse.core.template import Template, TemplateError
 
 _SLUG_RE = re.compile(r"^[a-z0-9_]+$")
-_TIME_PERIOD_RE = re.compile(r"^(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)$")
+_TIME_PERIOD_RE = re.compile(r"^(\d+):(\d+)(?::(\d+(?:\.\d+)?))?$")
 
 
 def string(value: Any) -> str:
@@ -61,6 +61,13 @@ def entity_ids(value: Any) -> list[str]:
     return [entity_id(item) for item in ensure_list(value)]
 
 
+def entity_ids_or_all(value: Any) -> str | list[str]:
+    """`all`, or entity ids as `entity_ids` takes them (an entity service's target)."""
+    if isinstance(value, str) and value.strip().lower() == "all":
+        return "all"
+    return entity_ids(value)
+
+
 def slug(value: Any) -> str:
     """Lowercase letters, digits and underscores."""
     value = string(value)
@@ -82,7 +89,8 @@ def time_zone(value: Any) -> str:
 
 
 def time_period(value: Any) -> timedelta:
-    """Seconds, `HH:MM:SS`, `MM:SS`, or a mapping of days/hours/minutes/seconds."""
+    """Seconds, `HH:MM:SS`, `HH:MM` (as Home Assistant reads it: "01:30" is 1 h 30 min), or a
+    mapping of days/hours/minutes/seconds."""
     if isinstance(value, timedelta):
         return value
     if isinstance(value, bool):
@@ -99,7 +107,7 @@ def time_period(value: Any) -> timedelta:
         match = _TIME_PERIOD_RE.match(value.strip())
         if match:
             hours, minutes, seconds = match.groups()
-            return timedelta(hours=int(hours or 0), minutes=int(minutes), seconds=float(seconds))
+            return timedelta(hours=int(hours), minutes=int(minutes), seconds=float(seconds or 0))
         try:
             return timedelta(seconds=float(value))
         except ValueError:

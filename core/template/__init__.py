@@ -128,14 +128,19 @@ class Template:
     def async_render(
         self, hub: Hub, variables: Mapping[str, Any] | None = None, *, parse_result: bool = True
     ) -> Any:
-        """Render on the event loop; raises TemplateError (the message says what failed)."""
+        """Render on the event loop; raises TemplateError (the message says what failed).
+
+        The text is stripped of surrounding whitespace before it is parsed, as Home Assistant
+        does, so a multi-line template that spells 630 gives the number 630.
+        """
         if self.is_static:
-            return parse(self.source) if parse_result else self.source
+            text = self.source.strip()
+            return parse(text) if parse_result else text
         compiled = self._compile(hub)
         outer = ACTIVE.render
         info = ACTIVE.render = RenderInfo()
         try:
-            text = render_capped(compiled, variables, info)  # type: ignore[arg-type]
+            text = render_capped(compiled, variables, info).strip()  # type: ignore[arg-type]
         except TemplateError:
             raise
         except Exception as err:
@@ -149,12 +154,13 @@ class Template:
     ) -> RenderResult:
         """Render and report what was read; an error is returned, not raised."""
         if self.is_static:
-            return RenderResult(parse(self.source) if parse_result else self.source, RenderInfo())
+            text = self.source.strip()
+            return RenderResult(parse(text) if parse_result else text, RenderInfo())
         outer = ACTIVE.render
         info = ACTIVE.render = RenderInfo()
         try:
             compiled = self._compile(hub)
-            text = render_capped(compiled, variables, info)  # type: ignore[arg-type]
+            text = render_capped(compiled, variables, info).strip()  # type: ignore[arg-type]
         except TemplateError as err:
             return RenderResult(None, info, err)
         except Exception as err:

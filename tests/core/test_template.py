@@ -130,3 +130,12 @@ async def test_time_helpers_follow_the_hub_clock(plant: Hub) -> None:
     before = render(plant, "{{ now() > today_at('17:00') }}")
     await clock.advance(timedelta(hours=12).total_seconds())
     assert (before, render(plant, "{{ now() > today_at('17:00') }}")) == (True, False)
+
+
+async def test_output_is_stripped_before_it_is_parsed(plant: Hub) -> None:
+    """As in Home Assistant: a multi-line template that spells a number gives the number."""
+    plant.states.async_set("sensor.reading", "630")
+    source = "\n  {% if true %}\n    {{ states('sensor.reading') }}\n  {% endif %}\n"
+    assert render(plant, source) == 630
+    assert Template(source).async_render(plant, parse_result=False) == "630"
+    assert Template("  plain text \n").async_render(plant) == "plain text"
