@@ -25,7 +25,8 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 
 bench-core: $(VENV)/.installed
-	for name in fire_events state_set recorder_batched recorder_burst db_bytes_per_state boot; do \
+	for name in fire_events state_set recorder_batched recorder_burst db_bytes_per_state boot \
+			template_render automations automation_latency; do \
 		$(BIN)/plantpulse bench $$name --runs 3 | tail -n 1; done
 
 $(VENV)/bin/python:
