@@ -5,7 +5,7 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-TEST_DEBS := chromium fonts-wqy-microhei espeak-ng alsa-utils
+TEST_DEBS := chromium fonts-wqy-microhei espeak-ng alsa-utils mosquitto
 CONFIG_ARG := $(if $(CONFIG),--config $(CONFIG),)
 
 .PHONY: run test test-debs check-config lint bench-core clean

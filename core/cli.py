@@ -1,10 +1,12 @@
-"""The `plantpulse` command: run, check-config, user, token, backup, restore, bench."""
+"""The `plantpulse` command: run, check-config, user, token, backup, restore, bench, and the
+commands integrations add (their `cli.py`)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import gc
+import importlib
 import json
 import logging
 import signal
@@ -74,7 +76,22 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--config", "-c", metavar="DIR",
                        help="boot only: boot this config dir (its hub must be stopped) instead "
                        "of a throwaway one")
+    _add_integration_commands(commands)
     return parser
+
+
+def _add_integration_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Let each built-in integration with a `cli.py` add its subcommands.
+
+    `cli.py` defines `add_commands(commands, add_config_option)`: it adds parsers to
+    `commands` and gives each `set_defaults(handler=func)`, where `func(args) -> int` runs the
+    command (raising PlantPulseError for a clear one-line error). Keep imports inside the
+    handlers: every `plantpulse` invocation imports these modules.
+    """
+    from plantpulse.core.loader import builtin_modules_named
+
+    for name in builtin_modules_named("cli"):
+        importlib.import_module(name).add_commands(commands, _add_config_option)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
         format=LOG_FORMAT, stream=sys.stderr,
     )
-    handler = COMMANDS[args.command]
+    handler = getattr(args, "handler", None) or COMMANDS[args.command]
     try:
         return handler(args)
     except PlantPulseError as err:

@@ -38,6 +38,15 @@ _LOGGER = logging.getLogger(__name__)
 
 BUILTIN_PACKAGE: Final = "plantpulse.integrations"
 BUILTIN_DIR: Final = Path(__file__).resolve().parent.parent / "integrations"
+
+
+def builtin_modules_named(name: str) -> list[str]:
+    """Dotted names of the built-in integrations' `<name>.py` modules (`cli`, `bench`), so the
+    command line and the benchmark runner find what integrations add without naming them."""
+    return [
+        f"{BUILTIN_PACKAGE}.{path.parent.name}.{name}"
+        for path in sorted(BUILTIN_DIR.glob(f"*/{name}.py"))
+    ]
 CUSTOM_PACKAGE: Final = "plantpulse_custom"
 SETUP_TIMEOUT: Final = 120.0
 

@@ -66,8 +66,11 @@ def benchmark(name: str, unit: str) -> Callable[[RunOnce], RunOnce]:
 
 
 def load_benchmarks() -> dict[str, Benchmark]:
-    """Import the benchmark modules and return the registry."""
-    for module in BENCH_MODULES:
+    """Import the benchmark modules (core's and each integration's `bench.py`) and return the
+    registry."""
+    from plantpulse.core.loader import builtin_modules_named
+
+    for module in (*BENCH_MODULES, *builtin_modules_named("bench")):
         importlib.import_module(module)
     return BENCHMARKS
 
