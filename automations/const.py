@@ -45,3 +45,6 @@ class RunMode(StrEnum):
 LOG_LEVELS: Final = {
     "silent": None, "debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50,
 }
+
+# The state attribute of automation and script entities: when a run last started.
+ATTR_LAST_TRIGGERED: Final = "last_triggered"

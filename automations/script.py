@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from plantpulse.automations.actions import compile_steps
-from plantpulse.automations.const import LOG_LEVELS, RunMode
+from plantpulse.automations.const import ATTR_LAST_TRIGGERED, LOG_LEVELS, RunMode
 from plantpulse.automations.runtime import (
     Pending,
     Run,
@@ -27,6 +27,8 @@ from plantpulse.automations.runtime import (
 )
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from plantpulse.automations.trace import Trace
     from plantpulse.core.events import Context
     from plantpulse.core.hub import Hub
@@ -88,6 +90,17 @@ class Script:
         self._on_change = on_change
         self.steps = compile_steps(hub, steps_config, prefix)
         self._runs: list[ActiveRun] = []
+
+    def run_attributes(self, last_triggered: datetime | None) -> dict[str, Any]:
+        """The state attributes automation and script entities show for their runs."""
+        attributes: dict[str, Any] = {
+            ATTR_LAST_TRIGGERED: last_triggered.isoformat() if last_triggered else None,
+            "mode": self.mode.value,
+            "current": len(self._runs),
+        }
+        if self.mode in (RunMode.QUEUED, RunMode.PARALLEL):
+            attributes["max"] = self.max_runs
+        return attributes
 
     @property
     def runs(self) -> int:

@@ -12,7 +12,7 @@ import voluptuous as vol
 
 from plantpulse.automations.actions import compile_data
 from plantpulse.automations.conditions import compile_conditions
-from plantpulse.automations.const import RunMode
+from plantpulse.automations.const import ATTR_LAST_TRIGGERED, RunMode
 from plantpulse.automations.runtime import RunContext
 from plantpulse.automations.script import ActiveRun, Script
 from plantpulse.automations.trace import AnyTrace, Trace, TraceStore
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 DOMAIN: Final = "automation"
-ATTR_LAST_TRIGGERED: Final = "last_triggered"
 
 
 def _compile_variables(values: Mapping[str, Any]) -> list[tuple[str, Any]]:
@@ -88,16 +87,7 @@ class AutomationEntity(RestoreEntity, ToggleEntity):
 
     @property
     def extra_state_attributes(self) -> Mapping[str, Any]:
-        attributes: dict[str, Any] = {
-            "id": self._attr_unique_id,
-            ATTR_LAST_TRIGGERED: self._last_triggered.isoformat() if self._last_triggered
-            else None,
-            "mode": self._mode.value,
-            "current": self._script.runs,
-        }
-        if self._mode in (RunMode.QUEUED, RunMode.PARALLEL):
-            attributes["max"] = self._script.max_runs
-        return attributes
+        return {"id": self._attr_unique_id, **self._script.run_attributes(self._last_triggered)}
 
     @property
     def last_triggered(self) -> datetime | None:

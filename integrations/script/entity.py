@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 import voluptuous as vol
 
 from plantpulse.automations.actions import compile_data
-from plantpulse.automations.const import RunMode
+from plantpulse.automations.const import ATTR_LAST_TRIGGERED, RunMode
 from plantpulse.automations.runtime import ScriptError
 from plantpulse.automations.script import ActiveRun, Script
 from plantpulse.automations.selectors import Validator, selector_validator
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 DOMAIN: Final = "script"
-ATTR_LAST_TRIGGERED: Final = "last_triggered"
 # The scripts whose runs led to the current code, outermost first: a script that waits for
 # itself (directly or through others) would wait forever, so such calls are refused.
 _CALL_CHAIN: ContextVar[tuple[str, ...]] = ContextVar("script_call_chain", default=())
@@ -84,15 +83,7 @@ class ScriptEntity(RestoreEntity, ToggleEntity):
 
     @property
     def extra_state_attributes(self) -> Mapping[str, Any]:
-        attributes: dict[str, Any] = {
-            ATTR_LAST_TRIGGERED: self._last_triggered.isoformat() if self._last_triggered
-            else None,
-            "mode": self._mode.value,
-            "current": self._script.runs,
-        }
-        if self._mode in (RunMode.QUEUED, RunMode.PARALLEL):
-            attributes["max"] = self._script.max_runs
-        return attributes
+        return self._script.run_attributes(self._last_triggered)
 
     @property
     def last_triggered(self) -> datetime | None:
