@@ -21,16 +21,17 @@ import os
 import sqlite3
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiosqlite
 
 from plantpulse.core.const import EVENT_STATE_BACKFILLED, EVENT_STATE_CHANGED, MATCH_ALL
 from plantpulse.core.events import Event
+from plantpulse.core.exceptions import PlantPulseError
 from plantpulse.core.hub import StopStage
 from plantpulse.core.recorder.config import RecorderConfig
 from plantpulse.core.recorder.const import (
@@ -66,6 +67,7 @@ if TYPE_CHECKING:
     from plantpulse.core.hub import Hub
 
 _LOGGER = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 FAILURE_NOTIFICATION_ID = "recorder_write_failed"
 RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
@@ -377,6 +379,39 @@ class Recorder:
             _LOGGER.exception("Recorder could not %s", job.name)
         self._jobs.popleft()
         self._jobs_done = job.seq
+
+    async def async_run_on_writer(
+        self, name: str, work: Callable[[aiosqlite.Connection, RowWriter], Awaitable[_T]]
+    ) -> _T:
+        """Run `work(connection, writer)` on the writer connection, as a job of the writer
+        task (between batches, never racing compiles or purges), and return its result.
+
+        For writes other than recording (statistics imports). `work` commits its own
+        transactions. Raises what `work` raised, or PlantPulseError when the recorder stops
+        before the job ran.
+        """
+        future: asyncio.Future[_T] = self.hub.loop.create_future()
+
+        async def steps() -> AsyncIterator[None]:
+            assert self._conn is not None and self._writer is not None
+            try:
+                result = await work(self._conn, self._writer)
+            except Exception as err:  # handed to the caller
+                future.set_exception(err)
+            else:
+                future.set_result(result)
+            yield
+
+        self._job_seq += 1
+        self._jobs.append(_Job(f"{name} ({self._job_seq})", self._job_seq, steps()))
+        self._wake.set()
+        task = self._task
+        waiting: set[asyncio.Future[Any]] = {future} if task is None else {future, task}
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        if not future.done():
+            future.cancel()
+            raise PlantPulseError(f"The recorder stopped before it could {name}")
+        return future.result()
 
     def _schedule_compile(self) -> None:
         """Compile each 5-minute period shortly after it closes."""

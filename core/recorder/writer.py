@@ -79,8 +79,8 @@ _INSERT_EVENT_DATA: Final = (
 _UPSERT_STATISTIC: Final = (
     "INSERT INTO statistics_meta (id, statistic_id, source, unit_of_measurement, state_class, "
     "name) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (statistic_id) DO UPDATE SET "
-    "unit_of_measurement = excluded.unit_of_measurement, state_class = excluded.state_class, "
-    "name = excluded.name"
+    "source = excluded.source, unit_of_measurement = excluded.unit_of_measurement, "
+    "state_class = excluded.state_class, name = excluded.name"
 )
 _MARK_LATE: Final = (
     "INSERT INTO statistics_recompile (start_s) VALUES (?) ON CONFLICT (start_s) DO NOTHING"
@@ -168,6 +168,7 @@ class RowWriter:
         self._data_ids: dict[str, int] = {}
         self._next_data_id = 1
         self._statistics: dict[str, tuple[int, str, str | None, str | None]] = {}
+        self._imported: dict[str, int] = {}
         self._statistic_entities: set[int] = set()
         self._next_statistic_id = 1
         self._queue = Batch()
@@ -221,6 +222,12 @@ class RowWriter:
         }
         self._statistic_entities = {
             self._meta[entity_id] for entity_id in self._statistics if entity_id in self._meta
+        }
+        self._imported = {
+            entity_id: statistic_id for statistic_id, entity_id in await conn.execute_fetchall(
+                "SELECT id, statistic_id FROM statistics_meta WHERE source != ?",
+                (SOURCE_RECORDER,),
+            )
         }
         self._last_attributes.clear()
         self._attribute_ids.clear()
@@ -317,14 +324,28 @@ class RowWriter:
         if known is not None and known[1:] == described:
             return
         if known is None:
-            statistic_id = self._next_statistic_id
-            self._next_statistic_id += 1
+            statistic_id = self._imported.pop(entity_id, None) or self.reserve_statistic_id()
         else:
             statistic_id = known[0]
         self._statistics[entity_id] = (statistic_id, *described)
         self._statistic_entities.add(metadata_id)
         self._queue.statistics.append((statistic_id, entity_id, SOURCE_RECORDER, described[1],
                                        described[0], described[2]))
+
+    def reserve_statistic_id(self) -> int:
+        """A new statistics_meta id (the writer hands them out; an import asks it for one).
+
+        A statistic imported for an entity id becomes the entity's own (source `recorder`)
+        once the entity records states with a state class.
+        """
+        statistic_id = self._next_statistic_id
+        self._next_statistic_id += 1
+        return statistic_id
+
+    def note_imported_statistic(self, statistic_id: str, metadata_id: int) -> None:
+        """Remember a statistic an import created, so its entity, once live, continues it."""
+        if statistic_id not in self._statistics:
+            self._imported[statistic_id] = metadata_id
 
     def take(self, limit: int) -> Batch:
         """Take up to `limit` queued states rows, oldest first, with every new row they may
