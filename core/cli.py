@@ -1,5 +1,5 @@
-"""The `plantpulse` command: run, check-config, user, token, backup, restore, bench, and the
-commands integrations add (their `cli.py`)."""
+"""The `plantpulse` command: run, check-config, user, token, backup, restore, bench, import,
+and the commands integrations add (their `cli.py`)."""
 
 from __future__ import annotations
 
@@ -76,6 +76,21 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--config", "-c", metavar="DIR",
                        help="boot only: boot this config dir (its hub must be stopped) instead "
                        "of a throwaway one")
+    importer = commands.add_parser(
+        "import", help="import meter history from CSV into long-term statistics",
+        description="CSV header: entity_id,timestamp,value[,kind]; kind 'reading' (cumulative "
+        "meter reading, default) or 'interval' (consumption in the interval ending at the "
+        "timestamp); ISO 8601 timestamps with offset. Bad rows are listed and nothing is "
+        "imported unless --partial. With the hub running, goes through its API (admin token).")
+    importer.add_argument("file", metavar="FILE.csv")
+    importer.add_argument("--unit", help="unit of statistics the import creates (default kWh)")
+    importer.add_argument("--partial", action="store_true",
+                          help="import the good rows and skip (list) the bad ones")
+    importer.add_argument("--token", help="an admin's access token, to import through a "
+                          "running hub (default: $PLANTPULSE_TOKEN)")
+    importer.add_argument("--url", help="the running hub's address (default: "
+                          "http://127.0.0.1:<http server_port>)")
+    _add_config_option(importer)
     _add_integration_commands(commands)
     return parser
 
@@ -242,6 +257,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import meter history from CSV."""
+    from plantpulse.core.bootstrap import resolve_config_dir
+    from plantpulse.core.recorder.import_cli import run_import
+
+    logging.getLogger().setLevel(logging.WARNING)
+    return run_import(resolve_config_dir(args.config), Path(args.file), unit=args.unit,
+                      partial=args.partial, token=args.token, url=args.url,
+                      stdout=sys.stdout, stderr=sys.stderr)
+
+
 COMMANDS = {
     "run": cmd_run,
     "check-config": cmd_check_config,
@@ -250,6 +276,7 @@ COMMANDS = {
     "backup": cmd_backup,
     "restore": cmd_restore,
     "bench": cmd_bench,
+    "import": cmd_import,
 }
 
 if __name__ == "__main__":

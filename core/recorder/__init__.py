@@ -64,6 +64,10 @@ async def async_setup(hub: Hub, config: dict[str, Any]) -> bool:
         )},
         admin_only=True,
     )
+    if "http" in hub.config:
+        from plantpulse.core.recorder.import_view import async_register_import_view
+
+        async_register_import_view(hub, recorder)
     return True
 
 
