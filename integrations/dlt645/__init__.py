@@ -201,7 +201,7 @@ async def async_setup(hub: Hub, config: list[dict[str, Any]]) -> bool:
                 poller.async_update, gateway[CONF_SCAN_INTERVAL],
             )
             coordinators.append(coordinator)
-            await hub.entities.async_add("sensor", build_sensors(
+            await hub.entities.async_add(DOMAIN, build_sensors(
                 coordinator, meter, hub.site.language))
     hub.data[DOMAIN] = coordinators
 
