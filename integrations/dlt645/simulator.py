@@ -115,6 +115,8 @@ class MeterBus:
         self.meters = {meter.address: meter for meter in meters}
         self.wake_up = wake_up
         self.garbage = b""
+        # Some RS-485 converters echo what the master sends back to it.
+        self.echo = False
         self.requests: list[Frame] = []
         self.rejected = 0
 
@@ -133,6 +135,8 @@ class MeterBus:
             if item.is_reply:
                 continue
             self.requests.append(item)
+            if self.echo:
+                out += encode_frame(item)
             for reply in self._answer(item):
                 raw = bytearray(encode_frame(reply, self.wake_up))
                 if self.meters[reply.address].bad_checksum:

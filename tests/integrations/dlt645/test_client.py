@@ -106,6 +106,16 @@ async def test_garbage_between_frames_is_skipped(client: Dlt645Client, bus: Mete
     assert VOLTAGE.decode(await client.async_read(BRANCH, 0x02010100)) == 231.0
 
 
+async def test_echo_of_our_own_request_is_not_taken_for_the_answer(
+    client: Dlt645Client, bus: MeterBus,
+) -> None:
+    bus.echo = True
+    assert VOLTAGE.decode(await client.async_read(MAIN, 0x02010100)) == 229.8
+    bus.meters[MAIN].silent = True
+    with pytest.raises(MeterTimeout):
+        await client.async_read(MAIN, 0x02010100)
+
+
 async def test_silent_meter_times_out_and_answers_again_later(
     client: Dlt645Client, bus: MeterBus,
 ) -> None:
