@@ -27,7 +27,9 @@ stops answering makes only its own sensors unavailable.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final
 
@@ -80,6 +82,15 @@ if TYPE_CHECKING:
     from plantpulse.core.hub import Hub
 
 _LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Dlt645Data:
+    """What the integration keeps in `hub.data["dlt645"]`."""
+
+    coordinators: list[Coordinator[dict[str, Reading]]]
+    # Done when every meter was read once (or failed to answer).
+    first_readings: asyncio.Task[None]
 
 
 def _address(value: Any) -> str:
@@ -203,16 +214,18 @@ async def async_setup(hub: Hub, config: list[dict[str, Any]]) -> bool:
             coordinators.append(coordinator)
             await hub.entities.async_add(DOMAIN, build_sensors(
                 coordinator, meter, hub.site.language))
-    hub.data[DOMAIN] = coordinators
 
     async def async_close() -> None:
         for client in clients:
             await client.async_close()
 
+    async def async_first_readings() -> None:
+        await asyncio.gather(*(coordinator.async_start() for coordinator in coordinators))
+
     hub.async_on_stop(async_close, StopStage.INTEGRATIONS)
-    for coordinator in coordinators:
-        # The first readings are taken in the background: a meter that does not answer
-        # must not hold up the hub's start.
-        hub.async_create_task(coordinator.async_start(), f"{DOMAIN} {coordinator.name}")
+    # The first readings are taken in the background: buses that do not answer (a gateway
+    # that is off costs a connect timeout per meter) must not hold up the hub's start.
+    hub.data[DOMAIN] = Dlt645Data(coordinators, hub.async_create_background_task(
+        async_first_readings(), f"{DOMAIN} first readings"))
     _LOGGER.info("DL/T 645: %d meters on %d buses", len(coordinators), len(clients))
     return True

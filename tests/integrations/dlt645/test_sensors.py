@@ -65,7 +65,7 @@ def config(port: int, main_data: str = "[energy_total, energy_import_tariffs, vo
 async def start(hub_factory: HubFactory, text: str) -> tuple[Hub, ManualClock]:
     clock = ManualClock(START)
     hub = await hub_factory(text, clock=clock)
-    await hub.async_block_till_done()
+    await hub.data["dlt645"].first_readings
     return hub, clock
 
 
@@ -239,7 +239,7 @@ async def test_config_errors_name_the_problem_and_keep_the_rest(
               - name: lost too
                 address: "000000000002"
     """, clock=ManualClock(START))
-    await hub.async_block_till_done()
+    await hub.data["dlt645"].first_readings
     messages = " | ".join(issue.message for issue in hub.config_issues)
     assert "meter address '00001234567X' is not 12 decimal digits" in messages
     assert "meter address 000012345678 is already used by 'main'" in messages
