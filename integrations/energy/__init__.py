@@ -67,12 +67,19 @@ ATTR_ENTITY_ID: Final = "entity_id"
 ATTR_NODE: Final = "node"
 ATTR_MONTH: Final = "month"
 
-REPORT_SCHEMA: Final = vol.Schema(vol.All({
+
+
+def _has_subject(data: dict[str, Any]) -> dict[str, Any]:
+    if ATTR_ENTITY_ID not in data and ATTR_NODE not in data:
+        raise vol.Invalid("give 'entity_id' (a meter of the tree) or 'node'")
+    return data
+
+
+REPORT_SCHEMA: Final = vol.Schema(vol.All(vol.Schema({
     vol.Exclusive(ATTR_ENTITY_ID, "subject"): cv.entity_id,
     vol.Exclusive(ATTR_NODE, "subject"): cv.slug,
     vol.Required(ATTR_MONTH): cv.string,
-}, vol.Any({vol.Required(ATTR_ENTITY_ID): object}, {vol.Required(ATTR_NODE): object},
-           msg="give 'entity_id' (a meter of the tree) or 'node'", extra=vol.ALLOW_EXTRA)))
+}), _has_subject))
 COSTS_SCHEMA: Final = vol.Schema({vol.Required(ATTR_MONTH): cv.string})
 
 
