@@ -120,9 +120,9 @@ _SCHEMAS: Final[dict[str, Any]] = {
     "service": vol.Schema({
         vol.Exclusive("service", "service", msg=_BOTH): service_name,
         vol.Exclusive("action", "service", msg=_BOTH): service_name,
-        vol.Optional("data"): vol.Any(None, vol.All(dict, cv.template_complex)),
+        vol.Optional("data"): cv.optional(vol.All(dict, cv.template_complex)),
         vol.Optional("data_template"): vol.All(dict, cv.template_complex),
-        vol.Optional("target"): vol.Any(None, _TARGET),
+        vol.Optional("target"): cv.optional(_TARGET),
         vol.Optional("entity_id"): target_ids,
         vol.Optional("response_variable"): identifier,
         **_BASE,

@@ -215,6 +215,7 @@ def missing_requirements(integration: Integration) -> list[str]:
 class SetupPlan:
     """What to set up, with which validated config, in which order; and what is wrong."""
 
+    config_dir: Path
     integrations: dict[str, Integration] = field(default_factory=dict)
     configs: dict[str, Any] = field(default_factory=dict)
     modules: dict[str, types.ModuleType] = field(default_factory=dict)
@@ -255,7 +256,7 @@ def prepare_setup(config_dir: Path, raw: RawConfig) -> SetupPlan:
 
     Used by hub start and by `check-config`; imports code but starts nothing.
     """
-    plan = SetupPlan()
+    plan = SetupPlan(config_dir)
     available = discover_integrations(config_dir, plan.issues)
     wanted = [domain for domain in raw.blocks if domain != CORE_DOMAIN]
     queue = list(wanted)
@@ -318,6 +319,13 @@ def _validate_one(plan: SetupPlan, domain: str, module: types.ModuleType, raw: R
         validated, issues = block, []
     else:
         validated, issues = validate_block(domain, schema, block)
+    # A second, blocking step an integration may need beyond its schema (files the config
+    # names, such as blueprints): `validate_config(config_dir, validated) -> (config, issues)`.
+    # It runs here, off the loop, so `check-config` reports what setup would.
+    extra_validation = getattr(module, "validate_config", None)
+    if extra_validation is not None and validated is not None:
+        validated, extra_issues = extra_validation(plan.config_dir, validated)
+        issues = [*issues, *extra_issues]
     plan.issues.extend(issues)
     if validated is None and schema is not None:
         plan.failed[domain] = "its configuration is invalid: " + "; ".join(

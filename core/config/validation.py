@@ -153,11 +153,27 @@ def template(value: Any) -> Template:
 
 
 def template_complex(value: Any) -> Any:
-    """Nested data (service data, event data) whose strings are templates."""
-    if isinstance(value, list):
-        return [template_complex(item) for item in value]
-    if isinstance(value, dict):
-        return {key: template_complex(item) for key, item in value.items()}
+    """Nested data (service data, event data) whose strings are templates; an error's path
+    leads to the broken template, so its line can be named."""
+    if isinstance(value, list | dict):
+        items = enumerate(value) if isinstance(value, list) else value.items()
+        result = {}
+        for key, item in items:
+            try:
+                result[key] = template_complex(item)
+            except vol.Invalid as err:
+                raise vol.Invalid(err.msg, path=[key, *err.path]) from None
+        return list(result.values()) if isinstance(value, list) else result
     if isinstance(value, str):
         return template(value)
     return value
+
+
+def optional(validator: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`validator`, or None for an empty value (`data:` written without anything under it).
+    Unlike `vol.Any(None, ...)` this keeps the validator's own message."""
+
+    def validate(value: Any) -> Any:
+        return None if value is None else validator(value)
+
+    return validate

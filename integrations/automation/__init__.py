@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 import voluptuous as vol
@@ -78,12 +79,14 @@ def _identity(automation: AutomationConfig) -> str:
     return json_dumps(automation.raw) + json_dumps(automation.blueprint_inputs)
 
 
-async def _async_expand(
-    hub: Hub, automations: list[AutomationConfig]
+def validate_config(
+    config_dir: Path, automations: list[AutomationConfig]
 ) -> tuple[list[AutomationConfig], list[ConfigIssue]]:
+    """Fill in blueprints (reads their files): the loader runs this after CONFIG_SCHEMA, off
+    the loop, so `check-config` reports wrong blueprint inputs as setup would."""
     if not any(automation.uses_blueprint for automation in automations):
         return automations, []
-    return await hub.async_add_executor_job(expand_blueprints, hub.config_dir, automations)
+    return expand_blueprints(config_dir, automations)
 
 
 async def _async_apply(hub: Hub, automations: list[AutomationConfig]) -> None:
@@ -136,15 +139,12 @@ def _async_stop_runs_at_shutdown(hub: Hub) -> None:
 
 async def async_setup(hub: Hub, config: list[AutomationConfig]) -> bool:
     """Create the automations, the services and the trace API."""
-    automations, issues = await _async_expand(hub, config or [])
-    if issues:
-        hub.config_issues.extend(issues)
-        report_issues(hub, DOMAIN, issues, replace=False)
-    await _async_apply(hub, automations)
+    await _async_apply(hub, config or [])
 
     async def reload(_call: ServiceCall) -> None:
         block, found = await async_read_block(hub, DOMAIN, CONFIG_SCHEMA)
-        expanded, expand_issues = await _async_expand(hub, block or [])
+        expanded, expand_issues = await hub.async_add_executor_job(
+            validate_config, hub.config_dir, block or [])
         report_issues(hub, DOMAIN, [*found, *expand_issues], replace=True)
         await _async_apply(hub, expanded)
         _LOGGER.info("Reloaded automations: %d running", len(hub.data[_DATA_KEY]))
