@@ -393,11 +393,11 @@ def tariff_schema(name: str) -> Any:
                 holidays[day] = cv.slug(day_name)
             except vol.Invalid as err:
                 raise vol.Invalid(err.msg, path=[CONF_HOLIDAYS, key]) from None
-            lacking = [str(version.valid_from) for version in versions
-                       if holidays[day] not in version.days]
-            if lacking:
+            in_force = [version for version in versions if version.valid_from <= day]
+            if in_force and holidays[day] not in in_force[-1].days:
                 raise vol.Invalid(f"holiday {day} uses day '{holidays[day]}', which the "
-                                  f"version(s) valid from {', '.join(lacking)} do not define",
+                                  f"version valid from {in_force[-1].valid_from} does not "
+                                  f"define (it has {', '.join(in_force[-1].days)})",
                                   path=[CONF_HOLIDAYS, key])
         return Tariff(name, tuple(versions), holidays)
 
