@@ -7,6 +7,7 @@
         port: 502              # serial: port: /dev/ttyUSB0, baudrate, bytesize, parity, stopbits
         scan_interval: 5
         timeout: 2             # seconds to wait for one answer
+        connections: 1         # tcp only: parallel connections, for devices that answer at once
         devices:
           - name: 1号进线
             device_id: 1
@@ -133,6 +134,8 @@ def _check_line(line: dict[str, Any]) -> dict[str, Any]:
     if line["type"] == TYPE_SERIAL:
         if not isinstance(line.get("port"), str):
             raise vol.Invalid("a serial line needs port: the serial device, e.g. /dev/ttyUSB0")
+        if line["connections"] != 1:
+            raise vol.Invalid("a serial line has one connection: remove connections")
     else:
         if not line.get("host"):
             raise vol.Invalid(f"a {line['type']} line needs host: the gateway's address")
@@ -157,6 +160,7 @@ _LINE: Final = vol.All(vol.Schema({
     vol.Optional("retries", default=DEFAULT_RETRIES): vol.All(vol.Coerce(int),
                                                               vol.Range(min=0, max=5)),
     vol.Optional(CONF_MAX_GAP, default=0): vol.All(vol.Coerce(int), vol.Range(min=0, max=124)),
+    vol.Optional("connections", default=1): vol.All(vol.Coerce(int), vol.Range(min=1, max=16)),
     vol.Required(CONF_DEVICES): vol.All(cv.ensure_list, [_DEVICE]),
 }), _check_line)
 
@@ -209,6 +213,7 @@ async def async_setup(hub: Hub, config: list[dict[str, Any]]) -> bool:
             bytesize=line_config["bytesize"], parity=line_config["parity"],
             stopbits=line_config["stopbits"],
             timeout=line_config["timeout"].total_seconds(), retries=line_config["retries"],
+            connections=line_config["connections"],
         ))
         hub.async_on_stop(line.close, StopStage.INTEGRATIONS)
         for device_config in line_config[CONF_DEVICES]:

@@ -1,9 +1,10 @@
 """One Modbus line or gateway: a pymodbus client shared by the devices behind it.
 
-Requests on one line go one at a time (pymodbus' client holds a lock per request, which is
-what an RS-485 bus and most gateways need). The connection is opened on first use and
-re-opened by the next request after it drops; a device that does not answer costs its own
-requests a timeout and nothing else.
+Requests on one connection go one at a time (pymodbus' client holds a lock per request, which
+is what an RS-485 bus and most gateways need). A Modbus TCP line may open `connections`
+connections (devices are spread over them by device id) when the devices behind it answer in
+parallel. A connection is opened on first use and re-opened by the next request after it
+drops; a device that does not answer costs its own requests a timeout and nothing else.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class LineSettings:
     stopbits: int = 1
     timeout: float = 2.0
     retries: int = 0
+    connections: int = 1
 
 
 class Line:
@@ -57,8 +59,9 @@ class Line:
         self.settings = settings
         self.name = settings.name
         self.requests = 0
-        self._connect_lock = asyncio.Lock()
-        self._client = self._make_client(settings)
+        count = 1 if settings.kind == TYPE_SERIAL else settings.connections
+        self._clients = [self._make_client(settings) for _ in range(count)]
+        self._connect_locks = [asyncio.Lock() for _ in range(count)]
 
     @staticmethod
     def _make_client(settings: LineSettings) -> Any:
@@ -76,30 +79,36 @@ class Line:
         return AsyncModbusTcpClient(str(settings.host), port=int(settings.port or 502),
                                     framer=framer, **common)
 
-    async def _async_ensure_connected(self) -> None:
-        async with self._connect_lock:
-            if self._client.connected:
-                return
-            if not await self._client.connect():
+    async def _async_client(self, device_id: int) -> Any:
+        index = device_id % len(self._clients)
+        client = self._clients[index]
+        async with self._connect_locks[index]:
+            if client.connected:
+                return client
+            if not await client.connect():
                 where = (self.settings.port if self.settings.kind == TYPE_SERIAL
                          else f"{self.settings.host}:{self.settings.port}")
                 raise ReadError(f"cannot connect to {where}")
             _LOGGER.info("Connected to Modbus line %s", self.name)
+        return client
 
     async def async_read(self, device_id: int, block: Block) -> list[int] | list[bool]:
         """The registers or bits of `block` from device `device_id`; raises ReadError."""
-        await self._async_ensure_connected()
+        client = await self._async_client(device_id)
         reader = {
-            HOLDING: self._client.read_holding_registers,
-            COIL: self._client.read_coils,
-            DISCRETE_INPUT: self._client.read_discrete_inputs,
-        }.get(block.table, self._client.read_input_registers)
+            HOLDING: client.read_holding_registers,
+            COIL: client.read_coils,
+            DISCRETE_INPUT: client.read_discrete_inputs,
+        }.get(block.table, client.read_input_registers)
         self.requests += 1
         try:
             response = await reader(block.address, count=block.count, device_id=device_id)
         except ModbusException as err:
             raise ReadError(f"no answer to reading {block.count} {block.table} items at "
                             f"{block.address:#06x}: {err}") from err
+        # Let the next request waiting for the line go out before this answer is decoded and
+        # its entities written: the line works while the hub does.
+        await asyncio.sleep(0)
         if response.isError():
             code = getattr(response, "exception_code", None)
             raise ReadError(f"exception code {code} ({EXCEPTION_NAMES.get(code, 'unknown')}) "
@@ -113,5 +122,6 @@ class Line:
         return values[:block.count]
 
     def close(self) -> None:
-        """Close the connection."""
-        self._client.close()
+        """Close the connections."""
+        for client in self._clients:
+            client.close()
