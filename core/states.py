@@ -13,6 +13,8 @@ from plantpulse.core.const import (
     EVENT_STATE_CHANGED,
     MAX_ATTRIBUTES_BYTES,
     MAX_STATE_LENGTH,
+    STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
 )
 from plantpulse.core.dt import from_timestamp
 from plantpulse.core.events import Context, EventBus
@@ -56,6 +58,7 @@ class ReadOnlyDict(dict[str, Any]):
 
 
 _EMPTY_ATTRIBUTES = ReadOnlyDict()
+_PLACEHOLDERS = frozenset({STATE_UNKNOWN, STATE_UNAVAILABLE})
 
 
 def _iso(timestamp: float) -> str:
@@ -233,8 +236,9 @@ class StateMachine:
         """Set an entity's state and fire `state_changed` when it differs from the last one.
 
         A value measured before the current state's time (late data from a buffer) does not
-        replace the current state: it fires `state_backfilled` so the recorder files it under
-        its own time. Returns the new State, or None when nothing changed.
+        replace the current state (unless that is unknown or unavailable): it fires
+        `state_backfilled` so the recorder files it under its own time. Returns the new State,
+        or None when nothing changed.
         """
         if entity_id not in self._known_ids:
             self._check_new_entity_id(entity_id)
@@ -253,7 +257,10 @@ class StateMachine:
             if attributes:
                 _check_attributes(entity_id, attributes)
         else:
-            if measured is not None and measured < old.timestamp:
+            # Late only against a real value: a placeholder (unknown at start, unavailable
+            # after an outage) gives way to the first value, filed under its source time.
+            if (measured is not None and measured < old.timestamp
+                    and old.state not in _PLACEHOLDERS):
                 late = State(entity_id, new_state, attributes, measured, now, context, measured)
                 self._bus.async_fire(
                     EVENT_STATE_BACKFILLED, {"entity_id": entity_id, "state": late},
