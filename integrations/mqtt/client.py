@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 import aiomqtt
+from aiomqtt.exceptions import MqttConnectError
 
 from plantpulse.core.exceptions import PlantPulseError
 from plantpulse.integrations.mqtt.topic import has_wildcard, topic_matches
@@ -169,7 +170,7 @@ class MqttConnection:
             _LOGGER.warning("Lost the MQTT broker %s (%s); reconnecting", address, err)
         elif self.failures == 0:
             hint = ""
-            if isinstance(err, aiomqtt.MqttConnectError):
+            if isinstance(err, MqttConnectError):
                 hint = ": check username and password in the mqtt: block"
             _LOGGER.warning("Cannot connect to the MQTT broker %s (%s)%s; retrying with "
                             "backoff up to %.0f s", address, err, hint, RECONNECT_MAX)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Final
 
-from plantpulse.core.const import STATE_UNKNOWN
+from plantpulse.core.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from plantpulse.core.entity import DeviceInfo, Entity
 from plantpulse.core.exceptions import InvalidStateError
 from plantpulse.core.template import Template, TemplateError
@@ -253,12 +253,13 @@ class MqttEntity(Entity):
             _LOGGER.info("%s: good %s again on %s", self.entity_id, kind, message.topic)
 
     def _write_value(self, value: Any, measured_at: datetime | None) -> None:
-        """Write the new value; a value measured before the current state is filed as late
+        """Write the new value; a value measured before the current value is filed as late
         data (the state machine fires `state_backfilled`) and the current value stays."""
         entity_id = self.entity_id or ""
         current = self.hub.states.get(entity_id)
         if (measured_at is not None and current is not None
-                and measured_at.timestamp() < current.timestamp):
+                and measured_at.timestamp() < current.timestamp
+                and current.state not in (STATE_UNKNOWN, STATE_UNAVAILABLE)):
             previous = self._swap_value(value)
             try:
                 state = self.state

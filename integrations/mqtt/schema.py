@@ -20,6 +20,9 @@ QOS: Final = vol.All(vol.Coerce(int), vol.In([0, 1, 2], msg="qos must be 0, 1 or
 DEFAULT_PAYLOAD_AVAILABLE: Final = "online"
 DEFAULT_PAYLOAD_NOT_AVAILABLE: Final = "offline"
 AVAILABILITY_MODES: Final = ("all", "any", "latest")
+_EITHER_VALUE: Final = "write either value_template or json_path, not both"
+_EITHER_TIME: Final = "write either timestamp_template or timestamp_path, not both"
+_EITHER_AVAILABILITY: Final = "write either availability_topic or an availability list, not both"
 
 
 def _identifiers(value: Any) -> list[str]:
@@ -69,18 +72,19 @@ _COMMON: Final = {
     vol.Optional("unique_id"): cv.string,
     vol.Required("state_topic"): valid_subscribe_topic,
     vol.Optional("qos", default=0): QOS,
-    vol.Exclusive("value_template", "value"): cv.template,
-    vol.Exclusive("json_path", "value"): json_path,
-    vol.Exclusive("timestamp_template", "timestamp"): cv.template,
-    vol.Exclusive("timestamp_path", "timestamp"): json_path,
+    vol.Exclusive("value_template", "value", msg=_EITHER_VALUE): cv.template,
+    vol.Exclusive("json_path", "value", msg=_EITHER_VALUE): json_path,
+    vol.Exclusive("timestamp_template", "timestamp", msg=_EITHER_TIME): cv.template,
+    vol.Exclusive("timestamp_path", "timestamp", msg=_EITHER_TIME): json_path,
     vol.Optional("device_class"): vol.Any(None, vol.All(cv.string, vol.Lower)),
     vol.Optional("icon"): cv.string,
     vol.Optional("force_update", default=False): cv.boolean,
     vol.Optional("expire_after"): vol.All(vol.Coerce(int), vol.Range(min=0)),
     vol.Optional("json_attributes_topic"): valid_subscribe_topic,
     vol.Optional("json_attributes_template"): cv.template,
-    vol.Exclusive("availability_topic", "availability"): valid_subscribe_topic,
-    vol.Exclusive("availability", "availability"): vol.All(
+    vol.Exclusive("availability_topic", "availability", msg=_EITHER_AVAILABILITY):
+        valid_subscribe_topic,
+    vol.Exclusive("availability", "availability", msg=_EITHER_AVAILABILITY): vol.All(
         cv.ensure_list, vol.Length(min=1), [AVAILABILITY_SCHEMA]),
     vol.Optional("availability_template"): cv.template,
     vol.Optional("payload_available", default=DEFAULT_PAYLOAD_AVAILABLE): cv.string,

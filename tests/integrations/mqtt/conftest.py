@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import os
 import shutil
 import socket
@@ -44,7 +45,9 @@ class Broker:
         self.port = free_port()
         self.config = folder / "mosquitto.conf"
         lines = [f"listener {self.port} {self.host}", "persistence false",
-                 "log_dest stderr", "log_type error", "log_type warning"]
+                 "log_dest stderr", "log_type error", "log_type warning",
+                 # As root, mosquitto would switch to user `mosquitto`, who cannot read tmp.
+                 f"user {getpass.getuser()}"]
         if password_file is None:
             lines.append("allow_anonymous true")
         else:
@@ -115,12 +118,12 @@ async def gateway(broker: Broker) -> AsyncIterator[aiomqtt.Client]:
         yield client
 
 
-async def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+async def wait_until(condition: Callable[[], bool], within: float = 5.0) -> None:
     """Wait (real time: messages cross a real broker) until `condition()` holds."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     while not condition():
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
+            raise AssertionError(f"condition not met within {within} s")
         await asyncio.sleep(0.01)
 
 

@@ -7,9 +7,10 @@ import json
 import logging
 from datetime import UTC, datetime
 
-import aiomqtt
 import pytest
 
+from plantpulse.core.clock import ManualClock
+from plantpulse.core.const import EVENT_STATE_BACKFILLED
 from tests.integrations.mqtt.conftest import Broker, state_of, wait_until
 
 SENSORS = """
@@ -100,3 +101,114 @@ async def test_garbage_payloads_are_logged_once_and_the_last_value_stays(
     await wait_until(lambda: state_of(hub, MODE) == "idle")
     assert [record.levelno for record in caplog.records
             if record.getMessage().startswith(POWER)] == [logging.WARNING]
+
+
+# 17:00 in Shanghai on Monday 2 March 2026.
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+METERS = """
+  sensor:
+    - name: Meter 1 energy
+      state_topic: gateway/meter1
+      json_path: kwh
+      timestamp_path: ts
+      unit_of_measurement: kWh
+      state_class: total_increasing
+      expire_after: 300
+    - name: Meter 2 energy
+      state_topic: gateway/meter2
+      value_template: "{{ value_json.data.kwh }}"
+      timestamp_template: "{{ value_json.data.time }}"
+      unit_of_measurement: kWh
+      state_class: total_increasing
+  binary_sensor:
+    - name: Door
+      state_topic: gateway/door
+      off_delay: 10
+      availability:
+        - topic: gateway/status
+        - topic: gateway/door/status
+          payload_available: "1"
+          payload_not_available: "0"
+      availability_mode: all
+"""
+
+
+async def test_timestamped_payloads_keep_their_source_time(
+    broker: Broker, gateway, hub_factory, caplog: pytest.LogCaptureFixture
+) -> None:
+    hub = await hub_factory(broker.yaml(METERS), clock=ManualClock(NOW))
+    late = []
+    hub.bus.async_listen(EVENT_STATE_BACKFILLED, late.append)
+    await wait_until(lambda: hub.data["mqtt"].connected)
+    meter = "sensor.meter_1_energy"
+    await gateway.publish("gateway/meter1", json.dumps(
+        {"kwh": 100.5, "ts": "2026-03-02T16:55:00+08:00"}))
+    await wait_until(lambda: state_of(hub, meter) == "100.5")
+    assert hub.states.get(meter).measured_timestamp == datetime(
+        2026, 3, 2, 8, 55, tzinfo=UTC).timestamp()
+    # Buffered data from before the current value: filed under its own time, state unchanged.
+    ten_to = datetime(2026, 3, 2, 8, 50, tzinfo=UTC)
+    await gateway.publish("gateway/meter1", json.dumps(
+        {"kwh": 100.25, "ts": int(ten_to.timestamp() * 1000)}))  # epoch milliseconds
+    await wait_until(lambda: len(late) == 1)
+    assert late[0].data["state"].state == "100.25"
+    assert late[0].data["state"].measured_timestamp == ten_to.timestamp()
+    assert state_of(hub, meter) == "100.5"
+    # ISO text without an offset is site time (Asia/Shanghai).
+    await gateway.publish("gateway/meter1", json.dumps({"kwh": 101, "ts": "2026-03-02 17:00"}))
+    await wait_until(lambda: state_of(hub, meter) == "101")
+    assert hub.states.get(meter).measured_timestamp == NOW.timestamp()
+    # A source clock an hour ahead is not believed: the value counts as received now.
+    await gateway.publish("gateway/meter1", json.dumps(
+        {"kwh": 102, "ts": "2026-03-02T18:00:00+08:00"}))
+    await wait_until(lambda: state_of(hub, meter) == "102")
+    assert hub.states.get(meter).measured_timestamp is None
+    assert "is in the future" in caplog.text
+    # A template may give epoch seconds.
+    await gateway.publish("gateway/meter2", json.dumps(
+        {"data": {"kwh": 7.5, "time": NOW.timestamp() - 60}}))
+    await wait_until(lambda: state_of(hub, "sensor.meter_2_energy") == "7.5")
+    assert hub.states.get("sensor.meter_2_energy").measured_timestamp == NOW.timestamp() - 60
+    # A payload whose time cannot be read is ignored like any garbage.
+    await gateway.publish("gateway/meter1", json.dumps({"kwh": 103, "ts": "yesterday"}))
+    await gateway.publish("gateway/meter2", json.dumps(
+        {"data": {"kwh": 8, "time": NOW.timestamp()}}))
+    await wait_until(lambda: state_of(hub, "sensor.meter_2_energy") == "8")
+    assert state_of(hub, meter) == "102"
+    assert "'yesterday' is not a time" in caplog.text
+
+
+async def test_expire_after_and_off_delay_follow_the_hub_clock(
+    broker: Broker, gateway, hub_factory
+) -> None:
+    clock = ManualClock(NOW)
+    hub = await hub_factory(broker.yaml(METERS), clock=clock)
+    await wait_until(lambda: hub.data["mqtt"].connected)
+    meter = "sensor.meter_1_energy"
+    await gateway.publish("gateway/meter1", json.dumps({"kwh": 5, "ts": NOW.isoformat()}))
+    await wait_until(lambda: state_of(hub, meter) == "5")
+    await clock.advance(299)
+    assert state_of(hub, meter) == "5"
+    await clock.advance(2)
+    assert state_of(hub, meter) == "unavailable"
+    await gateway.publish("gateway/meter1", json.dumps({"kwh": 6, "ts": NOW.isoformat()}))
+    await wait_until(lambda: state_of(hub, meter) == "6")
+
+
+async def test_availability_mode_all_and_off_delay(broker: Broker, gateway, hub_factory) -> None:
+    clock = ManualClock(NOW)
+    hub = await hub_factory(broker.yaml(METERS), clock=clock)
+    door = "binary_sensor.door"
+    assert state_of(hub, door) == "unavailable"
+    await wait_until(lambda: hub.data["mqtt"].connected)
+    await gateway.publish("gateway/status", "online", retain=True)
+    await gateway.publish("gateway/door", "ON")
+    await gateway.publish("gateway/door/status", "0")
+    await wait_until(lambda: hub.entities.get(door)._attr_is_on is True)
+    assert state_of(hub, door) == "unavailable"  # one of two topics says not available
+    await gateway.publish("gateway/door/status", "1")
+    await wait_until(lambda: state_of(hub, door) == "on")
+    await clock.advance(10)
+    assert state_of(hub, door) == "off"
+    await gateway.publish("gateway/status", "offline")
+    await wait_until(lambda: state_of(hub, door) == "unavailable")
