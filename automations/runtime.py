@@ -52,6 +52,9 @@ class Scope(ChainMap[str, Any]):
 class RunContext(Context):
     """A run's context: its parent id is the triggering context's, read only when needed.
 
+    As in Home Assistant, an automation's run acts as the system (no user), even when a
+    user's change or call triggered it; the parent id leads back to that user.
+
     Making a context id costs a few microseconds; most runs are never looked up by it.
     """
 
@@ -59,8 +62,7 @@ class RunContext(Context):
 
     def __init__(self, parent: Context | None, user_id: str | None = None) -> None:
         self._id = None
-        self.user_id = user_id if user_id is not None else (
-            parent.user_id if parent is not None else None)
+        self.user_id = user_id
         self._parent = parent
 
     @property  # type: ignore[override]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,10 +22,14 @@ from plantpulse.core.const import (
 )
 
 if TYPE_CHECKING:
+    from plantpulse.core.events import Context
     from plantpulse.core.hub import Hub
     from plantpulse.core.registry import DeviceEntry, EntityEntry
 
 _LOGGER = logging.getLogger(__name__)
+
+# How long a context set by a service call stays the cause of an entity's state writes.
+CONTEXT_RECENT_SECONDS = 5.0
 
 
 class DeviceInfo(TypedDict, total=False):
@@ -88,6 +93,10 @@ class Entity:
     _attr_measured_at: datetime | None = None
 
     _on_remove: list[Callable[[], None]] | None = None
+    # The context of what last changed the entity (a service call), used by the state
+    # writes that follow within CONTEXT_RECENT_SECONDS: the state change then says who.
+    _context: Context | None = None
+    _context_set_at: float = 0.0
 
     # Facts --------------------------------------------------------------------------------
 
@@ -192,8 +201,19 @@ class Entity:
             func()
         self._on_remove = None
 
-    def async_write_state(self, measured_at: datetime | None = None) -> None:
-        """Write the entity's current state and attributes to the state machine."""
+    def async_set_context(self, context: Context) -> None:
+        """Make `context` the cause of the state writes of the next few seconds."""
+        self._context = context
+        self._context_set_at = time.monotonic()
+
+    def async_write_state(
+        self, measured_at: datetime | None = None, context: Context | None = None
+    ) -> None:
+        """Write the entity's current state and attributes to the state machine.
+
+        `context` says what caused the change; by default the one given to
+        `async_set_context` in the last few seconds (a service call), else a new one.
+        """
         if self.entity_id is None:
             raise RuntimeError(f"{type(self).__name__} was not added to the hub")
         attributes: dict[str, Any] = {}
@@ -213,8 +233,12 @@ class Entity:
             attributes[ATTR_ICON] = icon
         if friendly_name := self.friendly_name:
             attributes[ATTR_FRIENDLY_NAME] = friendly_name
+        if context is None and self._context is not None and (
+            time.monotonic() - self._context_set_at < CONTEXT_RECENT_SECONDS
+        ):
+            context = self._context
         self.hub.states.async_set(
-            self.entity_id, state, attributes,
+            self.entity_id, state, attributes, context=context,
             measured_at=measured_at or (self._attr_measured_at if available else None),
         )
 

@@ -175,6 +175,7 @@ class EntityManager:
                 _LOGGER.warning("%s.%s skipped %s: unavailable", call.domain, call.service,
                                 entity.entity_id)
                 continue
+            entity.async_set_context(call.context)
             try:
                 await getattr(entity, method)(**arguments)
             except vol.Invalid as err:

@@ -166,7 +166,7 @@ class AlarmManager:
                 alarm = await self._async_activate(values, context)
             else:
                 self._update(alarm, values, context)
-            self._changed()
+            self._changed(context)
         return alarm
 
     async def _async_activate(self, values: dict[str, Any], context: Context) -> Alarm:
@@ -179,7 +179,7 @@ class AlarmManager:
             data=values.get("data", {}),
         )
         self._active[key] = alarm
-        await self._async_add_entity(alarm, None)
+        await self._async_add_entity(alarm, None, context)
         flapping_now = self._flaps.record(key, now)
         self._fire(EVENT_ALARM_RAISED, alarm, context)
         if flapping_now:
@@ -200,7 +200,7 @@ class AlarmManager:
         alarm.data = values.get("data", alarm.data)
         alarm.last_raised_at = self._hub.clock.time()
         alarm.count += 1
-        self._write_entity(alarm.key)
+        self._write_entity(alarm.key, context)
         self._fire(EVENT_ALARM_UPDATED, alarm, context)
         if more_severe:
             self._notify(alarm, self.config.notify.get(alarm.severity, ()),
@@ -231,9 +231,9 @@ class AlarmManager:
             alarm.acknowledged_by = user or self.who(context)
             alarm.note = note
             self._cancel_escalation(key)
-            self._write_entity(key)
+            self._write_entity(key, context)
             self._fire(EVENT_ALARM_ACKNOWLEDGED, alarm, context)
-            self._changed()
+            self._changed(context)
             _LOGGER.info("Alarm %s acknowledged by %s", key, alarm.acknowledged_by)
         return alarm
 
@@ -261,7 +261,7 @@ class AlarmManager:
             if self.config.notify_cleared:
                 self._notify(alarm, self.config.notify.get(alarm.severity, ()),
                              Notice(Reason.CLEARED), context)
-            self._changed()
+            self._changed(context)
             _LOGGER.info("Alarm %s cleared by %s", key, alarm.cleared_by)
         return alarm
 
@@ -290,7 +290,8 @@ class AlarmManager:
 
     # Entities, events, saving -------------------------------------------------------------
 
-    async def _async_add_entity(self, alarm: Alarm, wanted: str | None) -> None:
+    async def _async_add_entity(self, alarm: Alarm, wanted: str | None,
+                                context: Context | None = None) -> None:
         registry = self._hub.entity_registry
         alarm.entity_id = (
             wanted if wanted is not None and self._hub.states.get(wanted) is None
@@ -298,15 +299,17 @@ class AlarmManager:
             else registry.async_generate_entity_id(DOMAIN, alarm.key)
         )
         entity = AlarmEntity(alarm, self.describe, self.language)
+        if context is not None:
+            entity.async_set_context(context)
         if await self._hub.entities.async_add(DOMAIN, [entity]):
             self._entities[alarm.key] = entity
         else:
             alarm.entity_id = None
 
-    def _write_entity(self, key: str) -> None:
+    def _write_entity(self, key: str, context: Context | None = None) -> None:
         entity = self._entities.get(key)
         if entity is not None:
-            entity.async_write_state()
+            entity.async_write_state(context=context)
 
     def _fire(self, event_type: str, alarm: Alarm, context: Context,
               extra: Mapping[str, Any] | None = None) -> None:
@@ -315,9 +318,9 @@ class AlarmManager:
             data.update(extra)
         self._hub.bus.async_fire(event_type, data, context=context)
 
-    def _changed(self) -> None:
+    def _changed(self, context: Context | None = None) -> None:
         if self._sensor is not None:
-            self._sensor.async_write_state()
+            self._sensor.async_write_state(context=context)
         self._save_soon()
 
     def _stored(self) -> dict[str, Any]:

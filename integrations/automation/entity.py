@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
+# Fired when an automation's conditions pass and its actions start, as Home Assistant does.
+EVENT_AUTOMATION_TRIGGERED: Final = "automation_triggered"
+
 DOMAIN: Final = "automation"
 
 
@@ -188,7 +191,7 @@ class AutomationEntity(RestoreEntity, ToggleEntity):
                                     variables: Mapping[str, Any] | None = None) -> None:
         """`automation.trigger`: run now, as if a trigger fired."""
         self.async_trigger({"platform": None, "description": "manual trigger",
-                            **(variables or {})}, None, skip_condition=skip_condition)
+                            **(variables or {})}, self._context, skip_condition=skip_condition)
 
     # Runs ---------------------------------------------------------------------------------
 
@@ -228,5 +231,9 @@ class AutomationEntity(RestoreEntity, ToggleEntity):
                     trace.finished("failed_conditions")
                     return None
         self._last_triggered = hub.clock.now()
-        self.async_write_state()
+        self.async_write_state(context=run_context)
+        hub.bus.async_fire(EVENT_AUTOMATION_TRIGGERED, {
+            "name": self.name, "entity_id": self.entity_id,
+            "source": trigger.get("description"),
+        }, context=run_context)
         return self._script.async_run(variables, run_context, trace)
