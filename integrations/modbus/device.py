@@ -81,9 +81,11 @@ class ModbusDevice:
             if isinstance(number, float) and not math.isfinite(number):
                 reading[value.key] = None
                 continue
-            if value.scale != 1.0 or value.offset != 0.0 or isinstance(number, float):
-                number = number * value.scale + value.offset
-            reading[value.key] = number
+            scaled = number * value.scale + value.offset
+            # Whole numbers scaled by whole numbers stay whole (a counter reads 93, not 93.0).
+            whole = isinstance(number, int) and scaled.is_integer() and (
+                value.scale.is_integer() and value.offset.is_integer())
+            reading[value.key] = int(scaled) if whole else scaled
         return reading
 
 

@@ -14,7 +14,7 @@ from .conftest import Dtsu666Reading, by_name
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
 
-def gateway_yaml(port: int, devices: str, **line: object) -> str:
+def gateway_yaml(port: int, devices: str, scan_interval: float = 5, **line: object) -> str:
     extra = "".join(f"    {key}: {value}\n" for key, value in line.items())
     return (
         "modbus:\n"
@@ -22,7 +22,7 @@ def gateway_yaml(port: int, devices: str, **line: object) -> str:
         "    type: tcp\n"
         "    host: 127.0.0.1\n"
         f"    port: {port}\n"
-        "    scan_interval: 5\n"
+        f"    scan_interval: {scan_interval}\n"
         f"{extra}"
         "    devices:\n"
         f"{devices}"
