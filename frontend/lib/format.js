@@ -5,7 +5,13 @@ import { getLanguage, t } from "../i18n.js";
 const NUMBER = /^-?\d+(\.\d+)?(e[-+]?\d+)?$/i;
 const MAX_KEPT_DECIMALS = 3;
 const SIGNIFICANT_DIGITS = 4;
+// States the page words itself: on/off for every domain, and some domains' own words
+// ("active" is an alarm going off but a timer running).
 const TRANSLATED_STATES = new Set(["on", "off"]);
+const DOMAIN_STATES = {
+  alarm: new Set(["active", "acknowledged"]),
+  timer: new Set(["active", "idle", "paused"]),
+};
 
 /** Decimal places to show for a numeric state string. */
 export function displayPrecision(text, attributes = {}) {
@@ -42,6 +48,10 @@ export function formatState(state) {
     return { kind: "number", text: formatter.format(Number(text)), unit };
   }
   if (TRANSLATED_STATES.has(text)) return { kind: "text", text: t(`state.${text}`), unit };
+  const domain = String(state.entity_id || "").split(".")[0];
+  if (DOMAIN_STATES[domain]?.has(text)) {
+    return { kind: "text", text: t(`state.${domain}.${text}`), unit };
+  }
   return { kind: "text", text, unit };
 }
 

@@ -203,8 +203,8 @@ async def test_values_read_well_and_compressed_updates_apply(
     await page.goto(f"http://127.0.0.1:{port}/onboarding.html")
     shown = await page.evaluate("""async (cases) => {
         const { formatState } = await import("./lib/format.js");
-        return cases.map(([state, attributes]) => {
-            const { text, unit } = formatState({ state, attributes });
+        return cases.map(([state, attributes, entity_id]) => {
+            const { text, unit } = formatState({ entity_id, state, attributes });
             return [text, unit];
         });
     }""", [
@@ -218,10 +218,15 @@ async def test_values_read_well_and_compressed_updates_apply(
         ["unknown", {"unit_of_measurement": "kW"}],
         ["unavailable", {"unit_of_measurement": "kW"}],
         ["运行中", {}],
+        ["active", {}, "alarm.pump_overload"],
+        ["acknowledged", {}, "alarm.pump_overload"],
+        ["active", {}, "timer.rinse"],
+        ["active", {}, "sensor.mode"],
     ])
     assert shown == [
         ["21.46", "°C"], ["12.50", "kW"], ["16,967,970.914", "kWh"], ["0.0001235", ""],
         ["3.1", ""], ["-7", "Pa"], ["开", ""], ["未知", ""], ["不可用", ""], ["运行中", ""],
+        ["告警中", ""], ["已确认", ""], ["计时中", ""], ["active", ""],
     ]
 
     states = await page.evaluate("""async () => {
