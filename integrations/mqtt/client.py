@@ -3,8 +3,9 @@
 One `MqttConnection` per hub (in `hub.data["mqtt"]`). Subscribers register a topic filter and
 a callback; the connection subscribes at the broker, re-subscribes after every reconnect and
 calls the callbacks of every matching filter on the event loop. A subscriber that joins a
-filter already subscribed gets the retained messages seen on its topics replayed (the broker
-would send them only to a new subscription).
+filter already subscribed makes the connection subscribe again, so the broker sends the
+retained messages once more; each subscriber gets a retained message of a topic only once
+(as Home Assistant does), so those already subscribed do not see them twice.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 import aiomqtt
@@ -78,6 +79,7 @@ ConnectionListener = Callable[[bool], None]
 class _Subscriber:
     callback: MessageCallback
     qos: int
+    retained_seen: set[str] = field(default_factory=set)
 
 
 class MqttConnection:
@@ -92,7 +94,6 @@ class MqttConnection:
         self._task: asyncio.Task[None] | None = None
         self._exact: dict[str, list[_Subscriber]] = {}
         self._wildcard: dict[str, list[_Subscriber]] = {}
-        self._retained: dict[str, ReceivedMessage] = {}
         self._listeners: list[ConnectionListener] = []
         self._stopping = False
 
@@ -157,6 +158,10 @@ class MqttConnection:
         else:
             _LOGGER.info("Connected to the MQTT broker %s", address)
         self.failures = 0
+        for table in (self._exact, self._wildcard):
+            for subscribers in table.values():
+                for subscriber in subscribers:
+                    subscriber.retained_seen.clear()  # the broker sends them all again
         filters = self._filters()
         if filters:
             await client.subscribe(filters)
@@ -212,18 +217,11 @@ class MqttConnection:
         """Call `callback` with every message matching `topic_filter`; returns an unsubscribe."""
         table = self._wildcard if has_wildcard(topic_filter) else self._exact
         subscriber = _Subscriber(callback, qos)
-        subscribers = table.get(topic_filter)
-        if subscribers is None:
-            table[topic_filter] = [subscriber]
-            if self._client is not None:  # else the next connection subscribes
-                self._hub.async_create_task(self._async_broker_call(
-                    "subscribe", topic_filter, qos), f"mqtt subscribe {topic_filter}")
-        else:
-            subscribers.append(subscriber)
-            replay = [message for topic, message in self._retained.items()
-                      if topic_matches(topic_filter, topic)]
-            if replay:
-                self._hub.loop.call_soon(self._replay, subscriber, replay)
+        table.setdefault(topic_filter, []).append(subscriber)
+        if self._client is not None:  # else the next connection subscribes
+            qos = max(item.qos for item in table[topic_filter])
+            self._hub.async_create_task(self._async_broker_call(
+                "subscribe", topic_filter, qos), f"mqtt subscribe {topic_filter}")
 
         def unsubscribe() -> None:
             current = table.get(topic_filter)
@@ -233,7 +231,6 @@ class MqttConnection:
             if current:
                 return
             del table[topic_filter]
-            self._forget_retained()
             if self._client is not None and not self._stopping:
                 self._hub.async_create_task(self._async_broker_call(
                     "unsubscribe", topic_filter), f"mqtt unsubscribe {topic_filter}")
@@ -250,30 +247,8 @@ class MqttConnection:
             _LOGGER.debug("MQTT %s %s failed (%s); done again on reconnect", method,
                           topic_filter, err)
 
-    def _replay(self, subscriber: _Subscriber, messages: list[ReceivedMessage]) -> None:
-        for message in messages:
-            self._call(subscriber, message)
-
-    def _forget_retained(self) -> None:
-        """Drop remembered retained messages no filter matches any more."""
-        for topic in [topic for topic in self._retained if not self._has_subscriber(topic)]:
-            del self._retained[topic]
-
-    def _has_subscriber(self, topic: str) -> bool:
-        return topic in self._exact or any(
-            topic_matches(topic_filter, topic) for topic_filter in self._wildcard
-        )
-
     def _dispatch(self, message: ReceivedMessage) -> None:
         topic = message.topic
-        if message.retain or topic in self._retained:
-            # Once a topic was retained, its later messages are what a new subscriber gets
-            # (the broker clears the retain flag of live messages to existing subscribers).
-            if message.payload:
-                self._retained[topic] = ReceivedMessage(topic, message.payload, message.qos,
-                                                        True)
-            else:
-                self._retained.pop(topic, None)
         for subscriber in list(self._exact.get(topic, ())):
             self._call(subscriber, message)
         for topic_filter, subscribers in list(self._wildcard.items()):
@@ -283,6 +258,10 @@ class MqttConnection:
 
     @staticmethod
     def _call(subscriber: _Subscriber, message: ReceivedMessage) -> None:
+        if message.retain:
+            if message.topic in subscriber.retained_seen:
+                return  # sent again for a newer subscriber of the same filter
+            subscriber.retained_seen.add(message.topic)
         try:
             subscriber.callback(message)
         except Exception:

@@ -33,6 +33,8 @@ _RESERVED_ATTRIBUTES: Final = frozenset({
 # A source time further ahead than this is a wrong gateway clock: the receive time is used.
 _FUTURE_TOLERANCE: Final = timedelta(minutes=1)
 _SHOWN_PAYLOAD: Final = 60
+_DEVICE_FIELDS: Final = ("name", "manufacturer", "model", "sw_version", "serial_number",
+                         "suggested_area")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,14 +59,14 @@ def availability_topics(config: Mapping[str, Any]) -> list[AvailabilityTopic]:
 
 
 def device_info(config: Mapping[str, Any]) -> DeviceInfo | None:
-    """The device of an entity config's `device` block."""
+    """The device of an entity config's `device` block (only the fields it names)."""
     device = config.get("device")
     if not device:
         return None
     identifiers = [(DOMAIN, item) for item in device.get("identifiers", ())]
     identifiers += [tuple(pair) for pair in device.get("connections", ())]
-    info = DeviceInfo(identifiers=identifiers, name=device.get("name") or identifiers[0][1])
-    for key in ("manufacturer", "model", "sw_version", "serial_number", "suggested_area"):
+    info = DeviceInfo(identifiers=identifiers)
+    for key in _DEVICE_FIELDS:
         if key in device:
             info[key] = device[key]  # type: ignore[literal-required]
     if "via_device" in device:
@@ -116,6 +118,27 @@ class MqttEntity(Entity):
         self._expired = False
         self._cancel_expiry: Callable[[], None] | None = None
         self._bad_streaks: set[str] = set()
+
+    @property
+    def device_info(self) -> DeviceInfo | None:
+        """The configured device; fields it leaves out come from the registered device.
+
+        A discovery config often names its device by identifiers only, after another config
+        described it in full: the registry keeps the full description.
+        """
+        info = self._attr_device_info
+        if info is None:
+            return None
+        identifiers = set(info["identifiers"])
+        known = next((device for device in self.hub.device_registry.devices.values()
+                      if identifiers.intersection(device.identifiers)), None)
+        merged = DeviceInfo(**info)  # type: ignore[typeddict-item]
+        for key in _DEVICE_FIELDS:
+            if key not in merged and known is not None and getattr(known, key, None):
+                merged[key] = getattr(known, key)  # type: ignore[literal-required]
+        if not merged.get("name"):
+            merged["name"] = info["identifiers"][0][1]
+        return merged
 
     @property
     def config(self) -> Mapping[str, Any]:

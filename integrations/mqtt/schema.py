@@ -97,9 +97,9 @@ _COMMON: Final = {
 SENSOR_SCHEMA: Final = vol.Schema({
     **_COMMON,
     vol.Optional("unit_of_measurement"): vol.Any(None, cv.string),
-    vol.Optional("state_class"): vol.Any(None, vol.In(
-        [item.value for item in StateClass],
-        msg="state_class must be measurement, total or total_increasing")),
+    vol.Optional("state_class"): vol.Any(
+        None, vol.In([item.value for item in StateClass]),
+        msg="state_class must be measurement, total or total_increasing"),
     vol.Optional("suggested_display_precision"): vol.All(vol.Coerce(int), vol.Range(min=0)),
 })
 
