@@ -6,6 +6,9 @@
       coefficients: {natural_gas: 1.33}             # overrides of GB/T 2589 (standards.py)
       tariffs: {...}                  # see tariff.py
       meters: [...]                   # see tree.py
+      balance: {...}                  # meter balance, allocation and scheduled reports:
+      allocation: [...]               # see options.py
+      reports: [...]
 
 Validation raises vol.Invalid with the path of the offending item, so the core names the
 file and line (and drops only that item).
@@ -21,6 +24,14 @@ import voluptuous as vol
 
 from plantpulse.core.config import validation as cv
 from plantpulse.integrations.energy.const import EnergyType, Period
+from plantpulse.integrations.energy.options import (
+    AllocationRule,
+    BalanceOptions,
+    ScheduledReport,
+    allocation_rules,
+    balance_options,
+    scheduled_reports,
+)
 from plantpulse.integrations.energy.standards import COEFFICIENTS
 from plantpulse.integrations.energy.tariff import Tariff, tariffs_schema
 from plantpulse.integrations.energy.tree import CONF_TARIFF, MeterNode, build_tree, targets
@@ -29,6 +40,9 @@ CONF_TARIFFS: Final = "tariffs"
 CONF_TARGETS: Final = "targets"
 CONF_COEFFICIENTS: Final = "coefficients"
 CONF_METERS: Final = "meters"
+CONF_BALANCE: Final = "balance"
+CONF_ALLOCATION: Final = "allocation"
+CONF_REPORTS: Final = "reports"
 
 _COEFFICIENT_KEYS: Final = sorted({*COEFFICIENTS, *EnergyType})
 
@@ -52,6 +66,9 @@ class EnergyConfig:
     tariffs: Mapping[str, Tariff]
     nodes: Mapping[str, MeterNode]
     coefficients: Mapping[str, float]
+    balance: BalanceOptions | None = None
+    allocation: tuple[AllocationRule, ...] = ()
+    reports: tuple[ScheduledReport, ...] = ()
 
     def node_of_entity(self, entity_id: str) -> MeterNode | None:
         """The node that reads `entity_id`."""
@@ -66,6 +83,9 @@ def _energy_block(value: Any) -> EnergyConfig:
         vol.Optional(CONF_COEFFICIENTS, default={}): _coefficients,
         vol.Optional(CONF_TARIFFS, default={}): tariffs_schema,
         vol.Optional(CONF_METERS, default=[]): list,
+        vol.Optional(CONF_BALANCE): vol.Any(None, dict),
+        vol.Optional(CONF_ALLOCATION): vol.Any(None, list),
+        vol.Optional(CONF_REPORTS): vol.Any(None, list),
     })(value)
     tariffs = block[CONF_TARIFFS]
     default = block.get(CONF_TARIFF)
@@ -76,7 +96,15 @@ def _energy_block(value: Any) -> EnergyConfig:
         nodes = build_tree(block[CONF_METERS], tariffs, default, block[CONF_TARGETS])
     except vol.Invalid as err:
         raise vol.Invalid(err.msg, path=[CONF_METERS, *err.path]) from None
-    return EnergyConfig(tariffs, nodes, block[CONF_COEFFICIENTS])
+    extras: dict[str, Any] = {}
+    for key, parse in ((CONF_BALANCE, balance_options), (CONF_ALLOCATION, allocation_rules),
+                       (CONF_REPORTS, scheduled_reports)):
+        if key in block:
+            try:
+                extras[key] = parse(block[key], nodes)
+            except vol.Invalid as err:
+                raise vol.Invalid(err.msg, path=[key, *err.path]) from None
+    return EnergyConfig(tariffs, nodes, block[CONF_COEFFICIENTS], **extras)
 
 
 CONFIG_SCHEMA: Final = cv.empty_means_defaults(vol.Schema(_energy_block))
