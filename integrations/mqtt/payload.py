@@ -1,7 +1,8 @@
 """Reading values out of MQTT payloads: JSON paths, value templates and source timestamps.
 
 A JSON path names a value inside a JSON payload without a template: `power`,
-`data.meters[0].kwh`, `$.data.power`, or `["key.with.dots"]` for keys that contain dots.
+`data.meters[0].kwh`, `$.data.power`, or `["key.with.dots"]` for keys that contain dots
+(a key cannot hold both kinds of quotes).
 A source time is epoch seconds, epoch milliseconds (numbers above 10^11) or ISO 8601 text;
 ISO text without an offset is read in the site's time zone.
 """
@@ -24,8 +25,10 @@ if TYPE_CHECKING:
 
 PathStep = str | int
 _STEP_RE: Final = re.compile(
-    r"""\.?(?P<name>[^.\[\]"']+)|\[(?P<index>-?\d+)\]|\[(?P<quote>["'])(?P<key>.*?)(?P=quote)\]"""
+    r"""\.?(?P<name>[^.\[\]"']+)|\[(?P<index>-?\d+)\]|\[(?P<quote>["'])(?P<key>.*?)(?P=quote)\]""",
+    re.DOTALL,
 )
+_PLAIN_KEY_RE: Final = re.compile(r"[\w-]+")
 # Epoch numbers above this are milliseconds (10^11 s is the year 5138).
 _MILLISECONDS_ABOVE: Final = 1e11
 # What `decode_json` returns for a payload that is not JSON.
@@ -38,9 +41,7 @@ class PayloadError(ValueError):
 
 def parse_json_path(text: str) -> tuple[PathStep, ...]:
     """Split a JSON path into keys and list indexes; raises ValueError naming the problem."""
-    source = text.strip()
-    if source.startswith("$"):
-        source = source[1:]
+    source = text[1:] if text.startswith(("$.", "$[")) or text == "$" else text
     if not source:
         raise ValueError("a JSON path names at least one key, as in data.power")
     steps: list[PathStep] = []
@@ -76,10 +77,11 @@ def format_json_path(path: Sequence[PathStep]) -> str:
     for step in path:
         if isinstance(step, int):
             text += f"[{step}]"
-        elif re.fullmatch(r"[^.\[\]\"']+", step):
+        elif _PLAIN_KEY_RE.fullmatch(step):
             text += f".{step}" if text else step
         else:
-            text += f"[{json.dumps(step, ensure_ascii=False)}]"
+            quote = "'" if "'" not in step else '"'
+            text += f"[{quote}{step}{quote}]"
     return text
 
 
