@@ -26,8 +26,8 @@ class Meter:
     """Where a meter statistic stands: consumption so far, last reading, counting reference."""
 
     sum: float
-    state: float
-    ref: float
+    state: float | None
+    ref: float | None  # None after imported interval values: no reading to count from
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +103,10 @@ def accumulate(
             continue
         if meter is None:
             meter = Meter(0.0, value, value)
+        elif meter.ref is None:
+            # The sum so far came without readings (imported interval values): live
+            # consumption counts from this first reading on.
+            meter.ref = value
         elif state_class is StateClass.TOTAL:
             reset = (reading.last_reset is not None and last_reset is not None
                      and reading.last_reset != last_reset)

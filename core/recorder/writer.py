@@ -128,7 +128,9 @@ class Batch:
     """What one transaction writes: taken from the queue by `RowWriter.take`.
 
     `deferred` are states rows whose attributes blob was not in memory, with its key; they
-    join `states` once the blob's id is found or made.
+    join `states` once the blob's id is found or made. Once an entity has a deferred row, its
+    later rows queue behind it there too (with key None: their blob id is known), so two
+    rows for one entity and time are written in the order they came and the later wins.
     """
 
     meta: list[tuple[int, str]] = field(default_factory=list)
@@ -137,9 +139,10 @@ class Batch:
         default_factory=list
     )
     states: list[tuple[Any, ...]] = field(default_factory=list)
-    deferred: list[tuple[tuple[Any, ...], tuple[int, str], Mapping[str, Any]]] = field(
+    deferred: list[tuple[tuple[Any, ...], tuple[int, str] | None, Mapping[str, Any]]] = field(
         default_factory=list
     )
+    deferred_entities: set[int] = field(default_factory=set)
     event_types: list[tuple[int, str]] = field(default_factory=list)
     event_data: list[tuple[int, int, str]] = field(default_factory=list)
     events: list[Any] = field(default_factory=list)
@@ -283,12 +286,15 @@ class RowWriter:
                     (metadata_id, ts_us, state.state, None, changed_us, *contexts),
                     (metadata_id, text), attributes,
                 ))
+                self._queue.deferred_entities.add(metadata_id)
                 return
             self._last_attributes[metadata_id] = (attributes, attributes_id)
         self.queued_total += 1
-        self._queue.states.append(
-            (metadata_id, ts_us, state.state, attributes_id, changed_us, *contexts)
-        )
+        row = (metadata_id, ts_us, state.state, attributes_id, changed_us, *contexts)
+        if metadata_id in self._queue.deferred_entities:
+            self._queue.deferred.append((row, None, attributes))
+        else:
+            self._queue.states.append(row)
 
     def _encode(self, data: Mapping[str, Any], source: str) -> str:
         """The blob to store; a refusal is logged once per `source`."""
@@ -355,8 +361,10 @@ class RowWriter:
         if len(queue.states) > limit:
             self._queue.states = queue.states[limit:]
             self._queue.deferred = queue.deferred
+            self._queue.deferred_entities = queue.deferred_entities
             queue.states = queue.states[:limit]
             queue.deferred = []
+            queue.deferred_entities = set()
         return queue
 
     def put_back(self, batch: Batch) -> None:
@@ -367,6 +375,7 @@ class RowWriter:
         queue.statistics[:0] = batch.statistics
         queue.states[:0] = batch.states
         queue.deferred[:0] = batch.deferred
+        queue.deferred_entities |= {row[0] for row, _key, _attributes in batch.deferred}
         queue.event_types[:0] = batch.event_types
         queue.event_data[:0] = batch.event_data
 
@@ -384,6 +393,7 @@ class RowWriter:
                 waiting += 1
         del states[:plain]
         del deferred[:waiting]
+        self._queue.deferred_entities = {row[0] for row, _key, _attributes in deferred}
         return plain + waiting
 
     # Writing (in the writer task) -------------------------------------------------------
@@ -442,11 +452,9 @@ class RowWriter:
 
     async def _async_resolve_attributes(self, batch: Batch) -> None:
         pending: dict[tuple[int, str], _Pending] = {}
-        for row, key, attributes in batch.deferred:
-            waiting = pending.get(key)
-            if waiting is None:
-                waiting = pending[key] = _Pending(key[1], attributes=attributes)
-            waiting.rows.append(row)
+        for _row, key, attributes in batch.deferred:
+            if key is not None and key not in pending:
+                pending[key] = _Pending(key[1], attributes=attributes)
         hashes = {key: blob_hash(waiting.text) for key, waiting in pending.items()}
         found = {
             (metadata_id, text): attributes_id
@@ -456,7 +464,7 @@ class RowWriter:
             )
         }
         # Only now that nothing can fail: a failed lookup leaves the batch whole to put back.
-        batch.deferred = []
+        ids: dict[tuple[int, str], int] = {}
         for key, waiting in pending.items():
             attributes_id = found.get(key) or self._attribute_ids.get(key)
             if attributes_id is None:
@@ -464,9 +472,16 @@ class RowWriter:
                 self._next_attributes_id += 1
                 batch.attributes.append((attributes_id, key[0], hashes[key], waiting.text))
             _remember(self._attribute_ids, key, attributes_id)
-            batch.states.extend((*row[:3], attributes_id, *row[4:]) for row in waiting.rows)
-            assert waiting.attributes is not None
-            self._last_attributes[key[0]] = (waiting.attributes, attributes_id)
+            ids[key] = attributes_id
+        for row, key, attributes in batch.deferred:  # in the order they came
+            if key is None:
+                batch.states.append(row)
+                self._last_attributes[row[0]] = (attributes, row[3])
+                continue
+            batch.states.append((*row[:3], ids[key], *row[4:]))
+            self._last_attributes[key[0]] = (attributes, ids[key])
+        batch.deferred = []
+        batch.deferred_entities = set()
 
     def _event_rows(self, events: Iterable[Event], batch: Batch,
                     pending: dict[str, _Pending]) -> None:

@@ -112,3 +112,14 @@ async def test_many_attribute_sets_are_read_without_stalling_the_loop(
 
     assert [row["attributes"]["step"] for row in history["sensor.spectrum"]] == list(range(1_500))
     assert meter.worst < 0.05, f"the event loop stalled for {meter.worst * 1000:.0f} ms"
+
+
+async def test_two_states_at_one_time_keep_their_order(recorder_hub: RecorderHub) -> None:
+    """A correction entered at the same measured time wins, even when the first reading's
+    attributes were new to the recorder (their row waited for a database lookup)."""
+    hub, rec = await recorder_hub()
+    hub.states.async_set("sensor.manual", "10", {"note": "read by hand"}, measured_at=at(0))
+    hub.states.async_set("sensor.manual", "12", {}, measured_at=at(0))
+    await rec.async_flush()
+    history = await rec.async_get_history(["sensor.manual"], at(-1), at(1))
+    assert [row["state"] for row in history["sensor.manual"]] == ["12"]
