@@ -19,7 +19,6 @@ import contextlib
 import logging
 import os
 import sqlite3
-import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -183,7 +182,7 @@ class Recorder:
                 self._writer.add_state(earlier)
         for event in early:
             self._async_on_event(event)
-        self._purger = Purger(self._conn, self.config, self._writer)
+        self._purger = Purger(self._conn, self.config, self._writer, self.hub.clock)
         self._history = HistoryReader(self.hub, self._reader)
         self._event_reader = EventReader(self.hub, self._reader)
         self._statistics = StatisticsReader(self.hub, self._reader)
@@ -415,7 +414,7 @@ class Recorder:
 
     def _schedule_compile(self) -> None:
         """Compile each 5-minute period shortly after it closes."""
-        now = time.time()
+        now = self.hub.clock.time()
         due = floor_period(now) + SHORT_TERM_SECONDS + COMPILE_DELAY_SECONDS
         self._cancel_compile_timer = self.hub.async_call_later(due - now, self._compile_due)
 
@@ -434,7 +433,7 @@ class Recorder:
     def _schedule_nightly_purge(self) -> None:
         """Purge every night at PURGE_TIME, site time."""
         zone = self.hub.site.tz
-        now = datetime.now(zone)
+        now = self.hub.clock.now().astimezone(zone)
         day = now.date() if now.time() < PURGE_TIME else now.date() + timedelta(days=1)
         due = datetime.combine(day, PURGE_TIME, tzinfo=zone)
 
@@ -443,7 +442,7 @@ class Recorder:
             self._schedule_nightly_purge()
 
         self._cancel_purge_timers["nightly"] = self.hub.async_call_later(
-            due.timestamp() - time.time(), nightly
+            due.timestamp() - now.timestamp(), nightly
         )
 
     def _compile_due(self) -> None:

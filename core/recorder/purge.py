@@ -15,6 +15,7 @@ from typing import Final
 
 import aiosqlite
 
+from plantpulse.core.clock import Clock
 from plantpulse.core.recorder.config import RecorderConfig
 from plantpulse.core.recorder.const import DAY_SECONDS, MICROSECONDS, PURGE_CHUNK_ROWS
 from plantpulse.core.recorder.database import async_fetch_chunked, async_in_transaction
@@ -36,7 +37,8 @@ class Purger:
     """Deletes what is older than the retention settings, in small transactions."""
 
     def __init__(self, conn: aiosqlite.Connection, config: RecorderConfig,
-                 writer: RowWriter) -> None:
+                 writer: RowWriter, clock: Clock) -> None:
+        self._clock = clock
         self._conn = conn
         self._config = config
         self._writer = writer
@@ -44,7 +46,7 @@ class Purger:
     async def async_purge(self, keep_days: int) -> AsyncIterator[None]:
         """Steps deleting states and events older than `keep_days`, then old statistics."""
         started = time.monotonic()
-        now = time.time()
+        now = self._clock.time()  # plant time: a simulation keeps its own past
         cutoff_us = round((now - keep_days * DAY_SECONDS) * MICROSECONDS)
         deleted = 0
         for (metadata_id,) in await self._conn.execute_fetchall(

@@ -13,7 +13,6 @@ hours concerned.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -133,7 +132,7 @@ class StatisticsCompiler:
 
     def late_after_us(self) -> int:
         """Late data older than this is not recompiled (its raw neighbours may be purged)."""
-        return round((time.time() - self._late_window_days * DAY_SECONDS) * MICROSECONDS)
+        return round((self._hub.clock.time() - self._late_window_days * DAY_SECONDS) * MICROSECONDS)
 
     async def async_load(self) -> bool:
         """Find where compiling carries on; True when periods are waiting to be recompiled.
@@ -149,7 +148,7 @@ class StatisticsCompiler:
         )
         last_run, first_us = runs[0][0], oldest[0][0]
         if first_us is None:
-            carry_on = (floor_period(time.time()) if last_run is None
+            carry_on = (floor_period(self._hub.clock.time()) if last_run is None
                         else last_run + SHORT_TERM_SECONDS)
         else:
             first_period = floor_period(first_us / MICROSECONDS)
@@ -166,7 +165,7 @@ class StatisticsCompiler:
 
     async def async_compile_closed(self) -> AsyncIterator[None]:
         """Steps compiling every closed period not compiled yet (and hours as they close)."""
-        while self.compiled_until_s + SHORT_TERM_SECONDS <= floor_period(time.time()):
+        while self.compiled_until_s + SHORT_TERM_SECONDS <= floor_period(self._hub.clock.time()):
             start_s = self.compiled_until_s
             await self._async_compile_period(start_s, record_run=True)
             self.compiled_until_s = start_s + SHORT_TERM_SECONDS

@@ -10,7 +10,6 @@ period: its `sum` at the end less its `sum` at the end of the period before.
 
 from __future__ import annotations
 
-import time
 from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -107,7 +106,7 @@ class StatisticsReader:
             return {}
         zone = self._hub.site.tz
         start_s = int(_aware(start).timestamp() // 1)
-        end_s = int((time.time() if end is None else _aware(end).timestamp()) // 1)
+        end_s = int((self._hub.clock.time() if end is None else _aware(end).timestamp()) // 1)
         ids = sorted(names)
         if chosen in (Period.FIVE_MINUTE, Period.HOUR):
             step = SHORT_TERM_SECONDS if chosen is Period.FIVE_MINUTE else HOUR_SECONDS
