@@ -9,6 +9,7 @@
       balance: {...}                  # meter balance, allocation and scheduled reports:
       allocation: [...]               # see options.py
       reports: [...]
+      billing: [...]                  # grid accounts, two-part tariff: billing_config.py
 
 Validation raises vol.Invalid with the path of the offending item, so the core names the
 file and line (and drops only that item).
@@ -17,13 +18,15 @@ file and line (and drops only that item).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import voluptuous as vol
 
 from plantpulse.core.config import validation as cv
+from plantpulse.integrations.energy.billing_config import BillingAccount, billing_accounts
 from plantpulse.integrations.energy.const import EnergyType, Period
+from plantpulse.integrations.energy.shifts import DEFAULT_CALENDAR, ShiftCalendar, calendar_schema
 from plantpulse.integrations.energy.options import (
     AllocationRule,
     BalanceOptions,
@@ -35,14 +38,22 @@ from plantpulse.integrations.energy.options import (
 from plantpulse.integrations.energy.standards import COEFFICIENTS
 from plantpulse.integrations.energy.tariff import Tariff, tariffs_schema
 from plantpulse.integrations.energy.tree import CONF_TARIFF, MeterNode, build_tree, targets
+from plantpulse.integrations.energy.unit_consumption import (
+    Indicator,
+    check_indicators,
+    indicators_schema,
+)
 
 CONF_TARIFFS: Final = "tariffs"
 CONF_TARGETS: Final = "targets"
 CONF_COEFFICIENTS: Final = "coefficients"
 CONF_METERS: Final = "meters"
+CONF_SHIFTS: Final = "shifts"
+CONF_UNIT_CONSUMPTION: Final = "unit_consumption"
 CONF_BALANCE: Final = "balance"
 CONF_ALLOCATION: Final = "allocation"
 CONF_REPORTS: Final = "reports"
+CONF_BILLING: Final = "billing"
 
 _COEFFICIENT_KEYS: Final = sorted({*COEFFICIENTS, *EnergyType})
 
@@ -69,6 +80,7 @@ class EnergyConfig:
     balance: BalanceOptions | None = None
     allocation: tuple[AllocationRule, ...] = ()
     reports: tuple[ScheduledReport, ...] = ()
+    billing: Mapping[str, BillingAccount] = field(default_factory=dict)
 
     def node_of_entity(self, entity_id: str) -> MeterNode | None:
         """The node that reads `entity_id`."""
@@ -86,6 +98,7 @@ def _energy_block(value: Any) -> EnergyConfig:
         vol.Optional(CONF_BALANCE): vol.Any(None, dict),
         vol.Optional(CONF_ALLOCATION): vol.Any(None, list),
         vol.Optional(CONF_REPORTS): vol.Any(None, list),
+        vol.Optional(CONF_BILLING): vol.Any(None, list),
     })(value)
     tariffs = block[CONF_TARIFFS]
     default = block.get(CONF_TARIFF)
@@ -98,7 +111,7 @@ def _energy_block(value: Any) -> EnergyConfig:
         raise vol.Invalid(err.msg, path=[CONF_METERS, *err.path]) from None
     extras: dict[str, Any] = {}
     for key, parse in ((CONF_BALANCE, balance_options), (CONF_ALLOCATION, allocation_rules),
-                       (CONF_REPORTS, scheduled_reports)):
+                       (CONF_REPORTS, scheduled_reports), (CONF_BILLING, billing_accounts)):
         if key in block:
             try:
                 extras[key] = parse(block[key], nodes)
