@@ -57,6 +57,7 @@ from plantpulse.integrations.energy.sensor import (
     TariffPriceSensor,
 )
 from plantpulse.integrations.energy.tariff import TariffError
+from plantpulse.integrations.energy.unit_consumption import async_setup_unit_consumption
 
 if TYPE_CHECKING:
     from plantpulse.core.hub import Hub
@@ -100,6 +101,7 @@ async def async_setup(hub: Hub, config: EnergyConfig) -> bool:
 
     hub.async_on_stop(stop_clocks, StopStage.INTEGRATIONS)
     _register_services(hub, config)
+    async_setup_unit_consumption(hub, config)
     return True
 
 

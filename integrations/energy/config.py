@@ -26,7 +26,6 @@ import voluptuous as vol
 from plantpulse.core.config import validation as cv
 from plantpulse.integrations.energy.billing_config import BillingAccount, billing_accounts
 from plantpulse.integrations.energy.const import EnergyType, Period
-from plantpulse.integrations.energy.shifts import DEFAULT_CALENDAR, ShiftCalendar, calendar_schema
 from plantpulse.integrations.energy.options import (
     AllocationRule,
     BalanceOptions,
@@ -35,13 +34,13 @@ from plantpulse.integrations.energy.options import (
     balance_options,
     scheduled_reports,
 )
+from plantpulse.integrations.energy.shifts import DEFAULT_CALENDAR, ShiftCalendar, shifts_option
 from plantpulse.integrations.energy.standards import COEFFICIENTS
 from plantpulse.integrations.energy.tariff import Tariff, tariffs_schema
 from plantpulse.integrations.energy.tree import CONF_TARIFF, MeterNode, build_tree, targets
 from plantpulse.integrations.energy.unit_consumption import (
     Indicator,
-    check_indicators,
-    indicators_schema,
+    unit_consumption_option,
 )
 
 CONF_TARIFFS: Final = "tariffs"
@@ -80,6 +79,8 @@ class EnergyConfig:
     balance: BalanceOptions | None = None
     allocation: tuple[AllocationRule, ...] = ()
     reports: tuple[ScheduledReport, ...] = ()
+    shifts: ShiftCalendar = DEFAULT_CALENDAR
+    unit_consumption: Mapping[str, Indicator] = field(default_factory=dict)
     billing: Mapping[str, BillingAccount] = field(default_factory=dict)
 
     def node_of_entity(self, entity_id: str) -> MeterNode | None:
@@ -98,6 +99,8 @@ def _energy_block(value: Any) -> EnergyConfig:
         vol.Optional(CONF_BALANCE): vol.Any(None, dict),
         vol.Optional(CONF_ALLOCATION): vol.Any(None, list),
         vol.Optional(CONF_REPORTS): vol.Any(None, list),
+        vol.Optional(CONF_SHIFTS): vol.Any(None, dict),
+        vol.Optional(CONF_UNIT_CONSUMPTION): vol.Any(None, list),
         vol.Optional(CONF_BILLING): vol.Any(None, list),
     })(value)
     tariffs = block[CONF_TARIFFS]
@@ -111,7 +114,9 @@ def _energy_block(value: Any) -> EnergyConfig:
         raise vol.Invalid(err.msg, path=[CONF_METERS, *err.path]) from None
     extras: dict[str, Any] = {}
     for key, parse in ((CONF_BALANCE, balance_options), (CONF_ALLOCATION, allocation_rules),
-                       (CONF_REPORTS, scheduled_reports), (CONF_BILLING, billing_accounts)):
+                       (CONF_REPORTS, scheduled_reports), (CONF_BILLING, billing_accounts),
+                       (CONF_SHIFTS, shifts_option),
+                       (CONF_UNIT_CONSUMPTION, unit_consumption_option)):
         if key in block:
             try:
                 extras[key] = parse(block[key], nodes)
