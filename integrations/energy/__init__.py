@@ -41,6 +41,7 @@ from plantpulse.core.recorder import get_recorder
 from plantpulse.core.services import ServiceCall, ServiceField, SupportsResponse
 from plantpulse.core.template import async_register_template_function
 from plantpulse.core.template.info import ACTIVE
+from plantpulse.integrations.energy.analyses import async_register_analyses
 from plantpulse.integrations.energy.config import CONFIG_SCHEMA, EnergyConfig
 from plantpulse.integrations.energy.const import DATA_ENERGY, DOMAIN
 from plantpulse.integrations.energy.report import (
@@ -51,6 +52,7 @@ from plantpulse.integrations.energy.report import (
     parse_month,
     tou_report,
 )
+from plantpulse.integrations.energy.schedule import async_setup_reporting
 from plantpulse.integrations.energy.sensor import (
     TariffClock,
     TariffPeriodSensor,
@@ -101,6 +103,8 @@ async def async_setup(hub: Hub, config: EnergyConfig) -> bool:
 
     hub.async_on_stop(stop_clocks, StopStage.INTEGRATIONS)
     _register_services(hub, config)
+    async_register_analyses(hub, config)
+    async_setup_reporting(hub, config)
     async_setup_unit_consumption(hub, config)
     return True
 

@@ -100,9 +100,9 @@ class ScheduledReport:
 BALANCE_SCHEMA: Final = vol.Schema({
     vol.Optional("tolerance", default=DEFAULT_TOLERANCE): _PERCENT,
     vol.Optional("nodes", default={}): {cv.slug: _PERCENT},
-    vol.Optional("check_at", default=DEFAULT_CHECK_AT): time_of_day,
-    vol.Optional("severity", default="warning"): vol.In(("critical", "major", "warning",
-                                                         "info")),
+    vol.Optional("check_at", default="00:30"): time_of_day,
+    vol.Optional("severity", default="warning"): vol.In(("critical", "major", "minor",
+                                                         "warning")),
 })
 
 _RULE_SCHEMA: Final = vol.Schema({
