@@ -42,7 +42,7 @@ from plantpulse.core.services import ServiceCall, ServiceField, SupportsResponse
 from plantpulse.core.template import async_register_template_function
 from plantpulse.core.template.info import ACTIVE
 from plantpulse.integrations.energy.analyses import async_register_analyses
-from plantpulse.integrations.energy.analyses import async_register_analyses
+from plantpulse.integrations.energy.billing import async_setup_billing
 from plantpulse.integrations.energy.config import CONFIG_SCHEMA, EnergyConfig
 from plantpulse.integrations.energy.const import DATA_ENERGY, DOMAIN
 from plantpulse.integrations.energy.report import (
@@ -104,7 +104,7 @@ async def async_setup(hub: Hub, config: EnergyConfig) -> bool:
 
     hub.async_on_stop(stop_clocks, StopStage.INTEGRATIONS)
     _register_services(hub, config)
-    async_register_analyses(hub, config)
+    async_setup_billing(hub, config)
     async_register_analyses(hub, config)
     async_setup_reporting(hub, config)
     async_setup_unit_consumption(hub, config)
