@@ -273,9 +273,8 @@ class RunningDemandSensor(SensorEntity):
     def __init__(self, tracker: DemandTracker) -> None:
         self._tracker = tracker
         account = tracker.account
-        self.entity_id = demand_entity_ids(account.account_id)[0]
         self._attr_unique_id = f"energy_billing_{account.account_id}_demand"
-        self._attr_name = f"{account.name} demand"
+        self._attr_name = f"{account.account_id} demand"  # the entity id comes from it
 
     @property
     def native_value(self) -> float | None:
@@ -291,6 +290,7 @@ class RunningDemandSensor(SensorEntity):
                    else min(WINDOW, max(0.0, self.hub.clock.time() - tracker.window)))
         last = tracker.last_window
         return {
+            "account_name": tracker.account.name,
             "window_start": _iso(tracker.window),
             "projected_kw": (round(tracker.energy * 3600 / elapsed, 3) if elapsed else None),
             "last_window_start": _iso(last[0]) if last else None,
@@ -308,9 +308,8 @@ class MaxDemandSensor(RestoreEntity, SensorEntity):
     def __init__(self, tracker: DemandTracker) -> None:
         self._tracker = tracker
         account = tracker.account
-        self.entity_id = demand_entity_ids(account.account_id)[1]
         self._attr_unique_id = f"energy_billing_{account.account_id}_max_demand"
-        self._attr_name = f"{account.name} max demand"
+        self._attr_name = f"{account.account_id} max demand"
 
     async def async_added_to_hub(self) -> None:
         await super().async_added_to_hub()
@@ -336,4 +335,5 @@ class MaxDemandSensor(RestoreEntity, SensorEntity):
     @property
     def extra_state_attributes(self) -> Mapping[str, Any]:
         tracker = self._tracker
-        return {"at": _iso(tracker.max_at), "billing_month": tracker.max_period}
+        return {"account_name": tracker.account.name, "at": _iso(tracker.max_at),
+                "billing_month": tracker.max_period}
