@@ -168,4 +168,6 @@ async def test_the_loop_stays_responsive_while_espeak_works(hub: Hub) -> None:
     async with LoopStallMeter() as meter:
         speech = await tts.async_speak(long_text, Language.ZH_CN)
     assert speech.duration > 60
-    assert meter.worst < 0.05
+    # Synthesis on the loop would stall it for seconds; 0.25 s leaves room for a busy
+    # 2-core machine scheduling espeak-ng and the test runner over the loop's thread.
+    assert meter.worst < 0.25
