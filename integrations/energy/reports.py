@@ -24,8 +24,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
+import voluptuous as vol
 
-from plantpulse.integrations.energy.const import ENERGY_UNITS, PERIOD_NAMES_ZH, PERIODS, Period
+from plantpulse.core.config import validation as cv
+from plantpulse.core.exceptions import ServiceValidationError
+from plantpulse.core.recorder import get_recorder
+from plantpulse.core.services import ServiceCall, ServiceField, SupportsResponse
+from plantpulse.integrations.energy.const import (
+    DOMAIN,
+    ENERGY_UNITS,
+    PERIOD_NAMES_ZH,
+    PERIODS,
+    Period,
+)
 from plantpulse.integrations.energy.cost import (
     MeterSeries,
     consumption_by_segment,
@@ -38,10 +49,11 @@ from plantpulse.integrations.energy.report import (
     async_fetch_series,
 )
 from plantpulse.integrations.energy.standards import kgce_per_unit
-from plantpulse.integrations.energy.tariff import Segments, Tariff
+from plantpulse.integrations.energy.tariff import Segments, Tariff, TariffError
 from plantpulse.integrations.energy.tree import meters_below
 
 if TYPE_CHECKING:
+    from plantpulse.core.hub import Hub
     from plantpulse.integrations.energy.config import EnergyConfig
 
 DAY: Final = "day"
@@ -355,7 +367,7 @@ def report_sections(report: Mapping[str, Any], language: str) -> list[tuple[str,
     """The report as titled tables: summary (with the TOU split), rows, children."""
     words = _words(language)
     unit = report["unit"]
-    money = report["currency"]
+    money = "元" if language == "zh-CN" and report["currency"] == "CNY" else report["currency"]
     summary: list[list[Any]] = [
         [words["node"], f"{report['name']} ({report['node']})"],
         [words["period"], words[report["period"]]],
@@ -437,3 +449,41 @@ def write_report_xlsx(report: Mapping[str, Any], language: str, path: Path) -> N
             cell.font = Font(bold=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     book.save(path)
+
+
+# Service ------------------------------------------------------------------------------------
+
+REPORT_SCHEMA: Final = vol.Schema({
+    vol.Required("node"): cv.slug,
+    vol.Required("period"): vol.In((DAY, MONTH, YEAR)),
+    vol.Required("date"): cv.string,
+})
+
+
+def async_setup_report_service(hub: Hub, config: EnergyConfig) -> None:
+    """Register `energy.energy_report`."""
+
+    async def energy_report(call: ServiceCall) -> dict[str, Any]:
+        try:
+            span = parse_span(call.data["period"], call.data["date"], hub.site.tz)
+            recorder = get_recorder(hub)
+            if recorder is None:
+                raise ReportError("reports read the recorder's statistics: add 'recorder:' "
+                                  "to the configuration")
+            return await async_energy_report(hub, recorder, config, call.data["node"], span,
+                                              hub.site.currency)
+        except (ReportError, TariffError) as err:
+            raise ServiceValidationError(str(err)) from None
+
+    hub.services.async_register(
+        DOMAIN, "energy_report", energy_report, REPORT_SCHEMA,
+        supports_response=SupportsResponse.ONLY, name="Energy report",
+        description="A node's daily (rows per hour), monthly (per day) or yearly (per month) "
+        "energy, cost, standard coal and time-of-use split, with its children's shares.",
+        fields={
+            "node": ServiceField("A node of the meter tree", example="main", required=True),
+            "period": ServiceField("day, month or year", example="month", required=True),
+            "date": ServiceField("2026-03-01, 2026-03 or 2026 (site time zone)",
+                                 example="2026-03", required=True),
+        },
+    )
