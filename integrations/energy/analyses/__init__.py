@@ -26,6 +26,7 @@ from plantpulse.integrations.energy.analyses import (
     stop_delay,
     tou_targets,
     twin,
+    unit_drift,
 )
 from plantpulse.integrations.energy.analyses.common import AnalysisError
 from plantpulse.integrations.energy.config import EnergyConfig
@@ -36,7 +37,8 @@ from plantpulse.integrations.energy.tariff import TariffError
 if TYPE_CHECKING:
     from plantpulse.core.hub import Hub
 
-ANALYSES: tuple[ModuleType, ...] = (twin, stop_delay, tou_targets, base_load, baseline)
+ANALYSES: tuple[ModuleType, ...] = (twin, stop_delay, unit_drift, tou_targets, base_load,
+                                    baseline)
 
 
 def async_register_analyses(hub: Hub, config: EnergyConfig) -> None:
