@@ -36,7 +36,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
@@ -47,7 +47,12 @@ from plantpulse.core.exceptions import PlantPulseError, ServiceValidationError
 from plantpulse.core.recorder import get_recorder
 from plantpulse.core.services import ServiceCall, ServiceField, SupportsResponse
 from plantpulse.integrations.energy.const import DOMAIN, ENERGY_UNITS, EnergyType
-from plantpulse.integrations.energy.cost import consumption_by_segment, tidy
+from plantpulse.integrations.energy.cost import (
+    MeterSeries,
+    consumption_by_segment,
+    series_from_statistics,
+    tidy,
+)
 from plantpulse.integrations.energy.shifts import Slot
 from plantpulse.integrations.energy.standards import kgce_per_unit
 from plantpulse.integrations.energy.tariff import Segments, a_date
@@ -205,6 +210,22 @@ def _segments(slots: Sequence[Slot]) -> Segments:
                     np.zeros(count, dtype=int), np.zeros(count))
 
 
+async def async_fetch_series(source: StatisticsSource, entity_ids: Sequence[str],
+                             start: datetime, end: datetime) -> dict[str, MeterSeries]:
+    """The cumulative points of each meter from `start` to `end`: hourly rows from the hour
+    before and 5-minute rows from the 5 minutes before, so an edge at any 5-minute boundary
+    has its point (report.async_fetch_series starts the 5-minute rows at `start`)."""
+    ids = list(dict.fromkeys(entity_ids))
+    types = {"sum", "change"}
+    hourly = await source.async_get_statistics(ids, "hour", start - timedelta(hours=1), end,
+                                               types, epoch_ms=True)
+    short = await source.async_get_statistics(ids, "5minute", start - timedelta(minutes=5),
+                                              end, types, epoch_ms=True)
+    return {entity_id: series_from_statistics(hourly.get(entity_id, ()),
+                                              short.get(entity_id, ()))
+            for entity_id in ids}
+
+
 def energy_unit(config: EnergyConfig, node_ids: Sequence[str], basis: str) -> str:
     """The unit the nodes add up in: their own if one type and basis native, else kgce."""
     types = {config.nodes[node_id].energy_type for node_id in node_ids}
@@ -217,8 +238,6 @@ async def async_slot_figures(hub: Hub, source: StatisticsSource, config: EnergyC
                              node_ids: Sequence[str], output: str | None,
                              slots: Sequence[Slot], basis: str = BASIS_NATIVE) -> SlotFigures:
     """Energy of `node_ids` and the `output` counted in each slot, from statistics."""
-    from plantpulse.integrations.energy.report import async_fetch_series  # config imports us
-
     if not slots:
         raise UnitConsumptionError("no production days in the period asked")
     meters = [config.nodes[meter].entity_id for node_id in node_ids
@@ -631,8 +650,10 @@ class UnitConsumption:
         self.hub.async_call_at(due, self._async_tick, name="unit consumption drift check")
 
     async def _async_tick(self) -> None:
-        self._schedule()
-        await self.async_check_all()
+        try:
+            await self.async_check_all()
+        finally:  # after the check, so checks never overlap (a late one checks up to now)
+            self._schedule()
 
     async def async_check_all(self) -> list[dict[str, Any]]:
         """Check every indicator with a drift rule up to the last whole production day,
