@@ -6,7 +6,7 @@ in the site's time zone: amount, cost, standard coal and the time-of-use split o
 each row's amount and cost per period, and the node's children with their share. Data and
 rules are those of the monthly TOU report (report.py, cost.py): 5-minute statistics where
 kept, hourly otherwise, virtual nodes computed per tariff segment. Unit consumption is not
-in these reports (no production-per-node module yet).
+in these reports yet: it runs by production day (unit_consumption.py and its services).
 
 As JSON (the `energy.energy_report` service), CSV and Excel (Chinese headers when the site
 language is zh-CN).
