@@ -105,3 +105,31 @@ async def test_power_sensor_average(hub_factory: Callable[..., Awaitable[Hub]]) 
     await clock.advance_to(utc(11, 15))
     assert float(hub.states.get("sensor.line_max_demand").state) == 200.0
     assert hub.states.get("sensor.line_demand").attributes["last_window_kw"] == 200.0
+
+
+async def test_history_from_five_minute_statistics(
+        hub_factory: Callable[..., Awaitable[Hub]]) -> None:
+    import time
+
+    from plantpulse.core.recorder import get_recorder
+    from plantpulse.integrations.energy.demand import async_peak
+
+    hub = await hub_factory("recorder:\n  commit_interval: 0\n" + CONFIG)
+    recorder = get_recorder(hub)
+    assert recorder is not None
+    start = int(time.time() // 3600 * 3600) - 3 * 3600  # a whole hour that closed
+    value = 1000.0
+    hub.states.async_set("sensor.main_kwh", str(value), ENERGY,
+                         measured_at=datetime.fromtimestamp(start - 1, UTC))
+    # kWh per 5 minutes: windows of 3 kWh (12 kW), 9 kWh (36 kW) and 3 kWh (12 kW).
+    for step, used in enumerate((1, 1, 1, 2, 5, 2, 1, 1, 1), start=1):
+        value += used
+        hub.states.async_set("sensor.main_kwh", str(value), ENERGY,
+                             measured_at=datetime.fromtimestamp(start + 300 * step - 1, UTC))
+    await recorder.async_flush()
+    account = hub.data["energy"].billing["main"]
+    peak = await async_peak(recorder, account, datetime.fromtimestamp(start, UTC),
+                            datetime.fromtimestamp(start + 2700, UTC))
+    assert (peak.max_kw, peak.resolution, peak.windows) == (36.0, "15min", 3)
+    assert peak.at == datetime.fromtimestamp(start + 900, UTC)
+    assert peak.note is None
