@@ -25,7 +25,9 @@ different types are added in kgce (GB/T 2589, standards.py). Unit consumption is
 there was no output.
 
 Services (answering with data): `energy.unit_consumption`, `energy.team_ranking`,
-`energy.unit_consumption_drift`, `energy.total_consumption`. The drift check also runs after
+`energy.unit_consumption_drift`, `energy.total_consumption`. Sensors
+`sensor.<id>_unit_consumption_today` give each indicator over today's production day so far
+(refreshed every 5 minutes, with the shift and team on now). The drift check also runs after
 each production day ends and raises (or clears) the alarm `unit_consumption_drift_<id>`
 when the alarm integration is set up.
 """
@@ -44,6 +46,7 @@ import voluptuous as vol
 
 from plantpulse.core.config import validation as cv
 from plantpulse.core.exceptions import PlantPulseError, ServiceValidationError
+from plantpulse.core.platforms.sensor import SensorEntity, StateClass
 from plantpulse.core.recorder import get_recorder
 from plantpulse.core.services import ServiceCall, ServiceField, SupportsResponse
 from plantpulse.integrations.energy.const import DOMAIN, ENERGY_UNITS, EnergyType
@@ -703,6 +706,70 @@ class UnitConsumption:
                                        "excess": run["excess"]})
 
 
+class TodaySensor(SensorEntity):
+    """`sensor.<id>_unit_consumption_today`: the indicator over today's production day so
+    far, with the shift and team on now; refreshed every SENSOR_INTERVAL on the hub clock."""
+
+    _attr_state_class = StateClass.MEASUREMENT
+    _attr_icon = "mdi:scale-balance"
+
+    def __init__(self, unit: UnitConsumption, indicator: Indicator) -> None:
+        self._unit = unit
+        self._indicator = indicator
+        self.entity_id = f"sensor.{indicator.indicator_id}_unit_consumption_today"
+        self._attr_name = f"{indicator.name} 今日单耗"
+        energy = energy_unit(unit.config, indicator.energy, indicator.basis)
+        self._attr_native_unit_of_measurement = f"{energy}/{unit.output_unit(indicator)}"
+        self._value: float | None = None
+        self._attributes: dict[str, Any] = {}
+
+    @property
+    def native_value(self) -> float | None:
+        return self._value
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any]:
+        return self._attributes
+
+    async def async_refresh(self) -> None:
+        """Recompute from the statistics and write the state."""
+        unit, indicator = self._unit, self._indicator
+        now = unit.hub.clock.now()
+        slot = unit.calendar.slot_at(now, unit.zone)
+        try:
+            data = await unit.async_figures(indicator, slot.day, slot.day)
+        except PlantPulseError as err:
+            _LOGGER.debug("No unit consumption for %s yet: %s", self.entity_id, err)
+            return
+        result = figures(float(data.energy.sum()), float(data.output.sum()), indicator.quota)
+        self._value = result["unit_consumption"]
+        self._attributes = {
+            "production_day": slot.day.isoformat(), "shift": slot.shift.name,
+            "team": slot.team, "energy": result["energy"], "output": result["output"],
+            "quota": indicator.quota, "variance": result["variance"],
+            "variance_pct": result["variance_pct"], "approximate": data.approximate}
+        self.async_write_state()
+
+
+SENSOR_INTERVAL: Final = timedelta(minutes=5)
+
+
+async def _async_add_sensors(hub: Hub, unit: UnitConsumption) -> None:
+    if get_recorder(hub) is None or not unit.config.unit_consumption:
+        return
+    sensors = [TodaySensor(unit, indicator)
+               for indicator in unit.config.unit_consumption.values()]
+    added = await hub.entities.async_add(DOMAIN, sensors)
+
+    async def refresh() -> None:
+        for sensor in added:
+            assert isinstance(sensor, TodaySensor)
+            await sensor.async_refresh()
+
+    await refresh()
+    hub.async_track_interval(refresh, SENSOR_INTERVAL, "unit consumption sensors")
+
+
 def async_setup_unit_consumption(hub: Hub, config: EnergyConfig) -> UnitConsumption:
     """Register the unit consumption services and start the daily drift check."""
     unit = UnitConsumption(hub, config)
@@ -765,4 +832,5 @@ def async_setup_unit_consumption(hub: Hub, config: EnergyConfig) -> UnitConsumpt
                 "month": ServiceField("A month YYYY-MM (or date, or from/to)",
                                       example="2026-03")})
     unit.async_start()
+    hub.async_create_task(_async_add_sensors(hub, unit))
     return unit

@@ -130,6 +130,18 @@ async def test_live_readings_by_shift_and_team(hub_factory: HubFactory) -> None:
     slot = hub.data["energy"].shifts.slot_at(clock.now(), SHANGHAI)
     assert (slot.day, slot.shift.name, slot.team) == (date(2026, 3, 2), "中班", "丁")
 
+    # The sensor of today's production day, refreshed every 5 minutes (next: 16:05).
+    await clock.advance_to(local(2026, 3, 2, 16, 6))
+    await hub.async_block_till_done()
+    sensor = hub.states.get("sensor.mill_power_unit_consumption_today")
+    assert sensor is not None
+    assert float(sensor.state) == pytest.approx(19_008 / 816, abs=1e-6)
+    assert sensor.attributes["unit_of_measurement"] == "kWh/t"
+    assert sensor.attributes["friendly_name"] == "立磨电单耗 今日单耗"
+    assert (sensor.attributes["production_day"], sensor.attributes["shift"],
+            sensor.attributes["team"]) == ("2026-03-02", "中班", "丁")
+    assert sensor.attributes["variance_pct"] == round((19_008 / 816 - 23.5) / 23.5 * 100, 2)
+
     # Default period: today's production day (03-02).
     today = await call(hub, "unit_consumption", node="mill", output="sensor.mill_output",
                        group_by="shift")
