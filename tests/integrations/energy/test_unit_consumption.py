@@ -406,6 +406,10 @@ async def test_total_consumption_in_tce(mill: tuple[Hub, ManualClock]) -> None:
     assert combined["unit"] == "kgce/t"
     assert combined["total"]["unit_consumption"] == pytest.approx(
         (61_280 * 0.1229 + 1200 * 1.2143) / 2400, abs=1e-6)
+    # Water per tonne, by node and output without an indicator.
+    water = await call(hub, "unit_consumption", node="water", output="sensor.mill_output",
+                       date="2026-03-02", group_by="none")
+    assert water["unit"] == "m³/t" and water["total"]["unit_consumption"] == 0.1
     # The mill alone converted with basis kgce.
     kgce = await call(hub, "unit_consumption", indicator="mill_power", basis="kgce",
                       date="2026-03-02", group_by="none")
