@@ -11,7 +11,7 @@ computed per tariff segment from the nodes they name.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Final, Protocol
@@ -116,6 +116,36 @@ class NodeMonth:
     approximate: bool
 
 
+class NodeConsumption:
+    """Consumption per tariff segment of tree nodes, a virtual node from its parts, each
+    computed once per node and tariff (blocking: numpy work). `segments_for(tariff)` gives
+    the segments a tariff cuts the span into. Calling it returns the amounts per segment and
+    whether any was split in proportion to time (approximate)."""
+
+    def __init__(self, config: EnergyConfig, series: Mapping[str, MeterSeries],
+                 segments_for: Callable[[Tariff | None], Segments]) -> None:
+        self._config = config
+        self._series = series
+        self._segments_for = segments_for
+        self._cache: dict[tuple[str, str | None], tuple[np.ndarray, bool]] = {}
+
+    def __call__(self, node_id: str, tariff: Tariff | None) -> tuple[np.ndarray, bool]:
+        key = (node_id, tariff.name if tariff else None)
+        if key not in self._cache:
+            node = self._config.nodes[node_id]
+            if node.virtual is None:
+                segments = self._segments_for(tariff)
+                meter = self._series.get(node.entity_id or "")
+                self._cache[key] = (consumption_by_segment(meter, segments) if meter is not None
+                                    else (np.zeros(len(segments.starts)), False))
+            else:
+                parts = {name: self(name, tariff) for name in node.virtual.names}
+                self._cache[key] = (
+                    node.virtual.evaluate({name: part[0] for name, part in parts.items()}),
+                    any(part[1] for part in parts.values()))
+        return self._cache[key]
+
+
 def compute_nodes(config: EnergyConfig, node_ids: Sequence[str], month: Month,
                   series: Mapping[str, MeterSeries]) -> dict[str, NodeMonth]:
     """Totals of the nodes named for `month` (blocking: numpy work for many meters).
@@ -123,7 +153,6 @@ def compute_nodes(config: EnergyConfig, node_ids: Sequence[str], month: Month,
     A node without a tariff gets its consumption under 'flat' at no price.
     """
     segments_of: dict[str | None, Segments] = {}
-    cache: dict[tuple[str, str | None], tuple[np.ndarray, bool]] = {}
 
     def segments_for(tariff: Tariff | None) -> Segments:
         key = tariff.name if tariff else None
@@ -132,23 +161,7 @@ def compute_nodes(config: EnergyConfig, node_ids: Sequence[str], month: Month,
                                 else _untariffed_segments(month))
         return segments_of[key]
 
-    def values(node_id: str, tariff: Tariff | None) -> tuple[np.ndarray, bool]:
-        key = (node_id, tariff.name if tariff else None)
-        if key not in cache:
-            node = config.nodes[node_id]
-            segments = segments_for(tariff)
-            if node.virtual is None:
-                assert node.entity_id is not None
-                meter = series.get(node.entity_id)
-                cache[key] = (consumption_by_segment(meter, segments) if meter is not None
-                              else (np.zeros(len(segments.starts)), False))
-            else:
-                parts = {name: values(name, tariff) for name in node.virtual.names}
-                cache[key] = (node.virtual.evaluate({name: part[0]
-                                                     for name, part in parts.items()}),
-                              any(part[1] for part in parts.values()))
-        return cache[key]
-
+    values = NodeConsumption(config, series, segments_for)
     result = {}
     for node_id in node_ids:
         node = config.nodes[node_id]

@@ -39,11 +39,11 @@ from plantpulse.integrations.energy.const import (
 )
 from plantpulse.integrations.energy.cost import (
     MeterSeries,
-    consumption_by_segment,
     tidy,
 )
 from plantpulse.integrations.energy.report import (
     Executor,
+    NodeConsumption,
     ReportError,
     StatisticsSource,
     async_fetch_series,
@@ -187,7 +187,6 @@ def compute_rows(config: EnergyConfig, node_ids: Sequence[str], span: Span, edge
     """
     flat = PERIODS.index(Period.FLAT)
     refined: dict[str | None, tuple[Segments, np.ndarray]] = {}
-    cache: dict[tuple[str, str | None], tuple[np.ndarray, bool]] = {}
     count = len(edges) - 1
 
     def pieces(tariff: Tariff | None) -> tuple[Segments, np.ndarray]:
@@ -199,21 +198,7 @@ def compute_rows(config: EnergyConfig, node_ids: Sequence[str], span: Span, edge
             refined[key] = _refine(base, edges)
         return refined[key]
 
-    def values(node_id: str, tariff: Tariff | None) -> tuple[np.ndarray, bool]:
-        key = (node_id, tariff.name if tariff else None)
-        if key not in cache:
-            node = config.nodes[node_id]
-            segments = pieces(tariff)[0]
-            if node.virtual is None:
-                meter = series.get(node.entity_id or "")
-                cache[key] = (consumption_by_segment(meter, segments) if meter is not None
-                              else (np.zeros(len(segments.starts)), False))
-            else:
-                parts = {name: values(name, tariff) for name in node.virtual.names}
-                cache[key] = (node.virtual.evaluate({name: part[0]
-                                                     for name, part in parts.items()}),
-                              any(part[1] for part in parts.values()))
-        return cache[key]
+    values = NodeConsumption(config, series, lambda tariff: pieces(tariff)[0])
 
     result = {}
     size = len(PERIODS)
