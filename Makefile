@@ -26,7 +26,7 @@ lint: $(VENV)/.installed-test
 
 bench-core: $(VENV)/.installed
 	for name in fire_events state_set recorder_batched recorder_burst db_bytes_per_state boot \
-			template_render automations automation_latency; do \
+			template_render automations automation_latency modbus_poll energy_tou_report; do \
 		$(BIN)/plantpulse bench $$name --runs 3 | tail -n 1; done
 
 $(VENV)/bin/python:
