@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Final
 
 import voluptuous as vol
@@ -94,12 +95,12 @@ class ValueSpec:
     state_class: str | None = None
     multiplier: str = "none"
 
-    @property
+    @cached_property  # read for every value at every poll
     def is_bit(self) -> bool:
         """Whether this is a coil or discrete input (a binary sensor)."""
         return self.table in BIT_TABLES
 
-    @property
+    @cached_property
     def span(self) -> Span:
         """The registers or bit this value occupies."""
         count = 1 if self.is_bit else register_count(self.data_type)
