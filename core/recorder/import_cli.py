@@ -64,8 +64,9 @@ def run_import(config_dir: Path, csv_file: Path, *, unit: str | None, partial: b
         if not token:
             raise PlantPulseError(
                 f"{err}: import through it with an admin's token (--token TOKEN or "
-                f"${ENV_TOKEN}; make one with `plantpulse token create --user ADMIN --name "
-                "import`), or stop the hub and run the import again"
+                f"${ENV_TOKEN}; while the hub runs, an admin makes one through its API: POST "
+                "/api/auth/tokens with {\"client_name\": \"import\"}), or stop the hub and run "
+                "the import again"
             ) from None
         answers = _post_chunks(url or _hub_url(config_dir), token, good, unit, partial)
     else:
@@ -106,10 +107,12 @@ def _hub_url(config_dir: Path) -> str:
     """http://127.0.0.1:<server_port of the http: block>."""
     from plantpulse.core.config.load import read_config_dir
 
-    block = read_config_dir(config_dir).blocks.get("http")
-    port = block.get("server_port", DEFAULT_HTTP_PORT) if isinstance(block, dict) else None
-    if port is None:
+    blocks = read_config_dir(config_dir).blocks
+    if "http" not in blocks:
         raise PlantPulseError(f"the hub on {config_dir} runs without http: stop it to import")
+    block = blocks["http"]  # `http:` with nothing under it means the defaults
+    port = block.get("server_port", DEFAULT_HTTP_PORT) if isinstance(block, dict) else (
+        DEFAULT_HTTP_PORT)
     return f"http://127.0.0.1:{port}"
 
 

@@ -96,8 +96,8 @@ def _locked(config_dir: Path, service: str, body: dict[str, str],
         raise PlantPulseError(
             f"{err}: ask it for the report with its service instead: POST "
             f"/api/services/energy/{service}?return_response with {json.dumps(body)} and a "
-            "token (make one with `plantpulse token create`), or stop the hub and run this "
-            "again"
+            "token (while the hub runs, make one through its API: POST /api/auth/tokens with "
+            "{\"client_name\": \"reports\"}), or stop the hub and run this again"
         ) from None
     try:
         return asyncio.run(make())

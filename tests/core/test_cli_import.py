@@ -161,3 +161,13 @@ async def test_running_hub_refuses_without_token_and_imports_through_its_api(
         assert month["change"] == 1486.5
     finally:
         lock.release()
+
+
+def test_the_hub_is_found_on_the_default_port_when_http_has_no_options(tmp_path: Path) -> None:
+    """The bundled config writes `http:` with nothing under it: the defaults, port 8130."""
+    from plantpulse.core.recorder.import_cli import _hub_url
+
+    write_config(tmp_path, "http:\nrecorder:\n")
+    assert _hub_url(tmp_path) == "http://127.0.0.1:8130"
+    write_config(tmp_path, f"http:\n  server_port: {8131}\n")
+    assert _hub_url(tmp_path) == "http://127.0.0.1:8131"
