@@ -114,8 +114,15 @@ async def async_setup(hub: Hub, config: EnergyConfig) -> bool:
 def _register_template_function(hub: Hub, config: EnergyConfig) -> None:
     tariffs = config.tariffs
 
-    def tariff_period(tariff: str | None = None, at: datetime | None = None) -> str | None:
-        """The period of `tariff` (default: the tree's, else the only one) now or at `at`."""
+    def tariff_period(tariff: str | None = None, at: datetime | str | None = None) -> str | None:
+        """The period of `tariff` (default: the tree's, else the only one) now or at `at`
+        (a datetime, or ISO 8601 text; without an offset, in the site's time zone)."""
+        if isinstance(at, str):
+            try:
+                at = datetime.fromisoformat(at)
+            except ValueError:
+                raise ValueError(f"tariff_period(): at={at!r} is not an ISO 8601 time such as "
+                                 "'2026-10-02 19:00'") from None
         if tariff is None:
             root_tariffs = {node.tariff for node in config.nodes.values() if node.tariff}
             names = root_tariffs if len(root_tariffs) == 1 else set(tariffs)

@@ -143,7 +143,7 @@ energy:
 async def test_sensors_switch_at_the_edges_and_template_helper(
         hub_factory: Callable[..., Awaitable[Hub]]) -> None:
     from plantpulse.core.clock import ManualClock
-    from plantpulse.core.template import Template
+    from plantpulse.core.template import Template, TemplateError
 
     clock = ManualClock(datetime(2022, 3, 1, 9, 59, 30, tzinfo=UTC))  # 17:59:30 local
     hub = await hub_factory("""
@@ -173,5 +173,8 @@ energy:
     assert Template(
         "{{ tariff_period('grid', as_datetime('2022-03-02T07:00:00+08:00')) }}"
     ).async_render(hub, {}) == "valley"
+    assert Template("{{ tariff_period(at='2022-03-02 07:00') }}").async_render(hub, {}) == "valley"
+    with pytest.raises(TemplateError, match="not an ISO 8601 time"):
+        Template("{{ tariff_period(at='tonight') }}").async_render(hub, {})
     await clock.advance(2 * 3600)
     assert hub.states.get("sensor.grid_period").state == "flat"
