@@ -234,6 +234,17 @@ class Hub:
         if entry in self._stop_callbacks:
             self._stop_callbacks.remove(entry)
 
+    def async_at_started(self, action: Callable[[], None]) -> Callable[[], None]:
+        """Run `action` once every integration is set up and the hub runs (now if it does).
+
+        For work that may use what other integrations add, such as a template calling a
+        helper another integration registers. Returns a function that cancels it.
+        """
+        if self.state is HubState.RUNNING:
+            action()
+            return lambda: None
+        return self.bus.async_listen_once(EVENT_HUB_STARTED, lambda _event: action())
+
     async def async_start(self) -> None:
         """Move to RUNNING: fire start events so integrations begin their work."""
         self.state = HubState.STARTING

@@ -63,7 +63,9 @@ class TemplateEntity(Entity, ABC):
         assert self.entity_id is not None
         self._tracker = TemplateTracker(self.hub, self._templates, self._on_render, self.entity_id)
         self.async_on_remove(self._tracker.async_stop)
-        self._tracker.async_start()
+        # Templates may call helpers other integrations register during setup
+        # (`tariff_period()`): the first render waits until they all are.
+        self.async_on_remove(self.hub.async_at_started(self._tracker.async_start))
 
     def _on_render(self, results: Results) -> None:
         availability = results.get(CONF_AVAILABILITY)

@@ -42,6 +42,7 @@ async def plant(tmp_path: Path) -> AsyncIterator[Plant]:
     clock = ManualClock(START)
     hub = Hub(tmp_path, clock=clock)
     await hub.entity_registry.async_load()
+    await hub.async_start()
     yield Plant(hub, clock)
     await hub.async_stop()
 
