@@ -4,6 +4,8 @@ Data: the meters' 5-minute statistics where they exist (kept `keep_5minute_days`
 ones otherwise (kept for years; imported history is hourly). Each consumption interval lands
 in the tariff segment holding it; an hour known only as a whole that spans a change of period
 is split in proportion to time and the report says `"approximate": true` (see cost.py).
+`"complete": false` says some meter below the node has no data for part of the month (a month
+still running, a meter added later, history not imported): its figures are partial.
 Months run from local midnight to local midnight in the site's time zone. Virtual nodes are
 computed per tariff segment from the nodes they name.
 """
@@ -108,12 +110,14 @@ async def async_fetch_series(source: StatisticsSource, entity_ids: Sequence[str]
 
 @dataclass(frozen=True, slots=True)
 class NodeMonth:
-    """A node's month: per-period totals under its tariff, and whether any was split."""
+    """A node's month: per-period totals under its tariff, whether any was split, and whether
+    every meter below it has data for the whole month."""
 
     node: MeterNode
     tariff: Tariff | None
     totals: PeriodTotals
     approximate: bool
+    complete: bool
 
 
 class NodeConsumption:
@@ -162,6 +166,13 @@ def compute_nodes(config: EnergyConfig, node_ids: Sequence[str], month: Month,
         return segments_of[key]
 
     values = NodeConsumption(config, series, segments_for)
+    start, end = month.start_time.timestamp(), month.end_time.timestamp()
+
+    def covered(meter_id: str) -> bool:
+        meter = series.get(config.nodes[meter_id].entity_id or "")
+        return (meter is not None and len(meter.times) > 0
+                and meter.times[0] <= start and meter.times[-1] >= end)
+
     result = {}
     for node_id in node_ids:
         node = config.nodes[node_id]
@@ -169,7 +180,9 @@ def compute_nodes(config: EnergyConfig, node_ids: Sequence[str], month: Month,
         per_segment, approximate = values(node_id, tariff)
         result[node_id] = NodeMonth(node, tariff,
                                     totals_by_period(per_segment, segments_for(tariff)),
-                                    approximate)
+                                    approximate,
+                                    all(covered(meter) for meter in meters_below(node_id,
+                                                                                 config.nodes)))
     return result
 
 
@@ -234,6 +247,7 @@ def tou_report(result: NodeMonth, month: Month, coefficients: Mapping[str, float
         "currency": currency,
         "total_tce": round(kgce / 1000, 6),
         "approximate": result.approximate,
+        "complete": result.complete,
         "periods": periods,
     }
 
@@ -256,6 +270,7 @@ def cost_report(results: Mapping[str, NodeMonth], month: Month,
             "cost": round(cost, 2) if result.tariff else None,
             "tce": round(kgce / 1000, 6),
             "approximate": result.approximate,
+            "complete": result.complete,
             "periods": ({period.value: {"amount": tidy(totals.amounts[index]),
                                         "cost": round(float(totals.costs[index]), 2)}
                          for index, period in enumerate(PERIODS) if totals.amounts[index]}

@@ -135,6 +135,13 @@ async def yang36(hub_factory: Callable[..., Awaitable[Hub]], tmp_path: Path) -> 
     return hub
 
 
+async def test_a_month_without_all_its_data_is_marked_incomplete(yang36: Hub) -> None:
+    for month in ("2022-01", "2022-06"):  # before and after the imported months
+        report = await yang36.services.async_call(
+            "energy", "report", {"entity_id": ENTITY, "month": month}, return_response=True)
+        assert (report["total_kwh"], report["complete"]) == (0, False)
+
+
 async def test_report_service_reproduces_the_deck_table(yang36: Hub) -> None:
     for month, ((total, sharp, peak, valley), (sharp_pct, peak_pct, valley_pct)) in \
             TABLE.items():
@@ -144,6 +151,7 @@ async def test_report_service_reproduces_the_deck_table(yang36: Hub) -> None:
         assert report["entity_id"] == ENTITY and report["month"] == month
         assert report["total_kwh"] == total
         assert report["approximate"] is False
+        assert report["complete"] is True
         assert periods["sharp"]["kwh"] == sharp
         assert periods["peak"]["kwh"] == peak
         assert periods["valley"]["kwh"] == valley
