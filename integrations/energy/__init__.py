@@ -19,12 +19,24 @@
           entity: sensor.yang36_kwh
 
 What it gives: sensors `sensor.<tariff>_period` and `sensor.<tariff>_price`; the template
-function `tariff_period(tariff=None, at=None)` (the period name now or at a datetime; the
-tariff defaults to the `tariff:` of the block, else the only one); the services
-`energy.report` (the monthly TOU report of a meter, see report.py: `entity_id` or `node`,
-`month: YYYY-MM`) and `energy.costs` (consumption, cost and tce of every node and cost
-centre in a month), both answering with data (`?return_response` over REST); and
-`plantpulse report tou` on the command line (cli.py). Config: config.py, tariff.py, tree.py.
+function `tariff_period(tariff=None, at=None)` (the period name now or at a datetime or ISO
+text; the tariff defaults to the `tariff:` of the block, else the only one). Services, all
+answering with data (`?return_response` over REST); each module's docstring has the details:
+- `energy.report` (report.py): the monthly TOU report of a meter (`entity_id` or `node`,
+  `month: YYYY-MM`); `energy.costs`: consumption, cost and tce of every node and cost centre;
+- `energy.energy_report` (reports.py): daily, monthly or yearly report of a node;
+  `energy.balance` (balance.py): parent vs children, loss and tolerance;
+  `energy.allocation` (allocation.py): shared meters split to cost centres;
+- with `billing:` accounts (billing.py, demand.py): `energy.bill`,
+  `energy.basic_charge_advice`, and 15-minute demand sensors;
+- with `shifts:` / `unit_consumption:` (shifts.py, unit_consumption.py):
+  `energy.unit_consumption`, `energy.team_ranking`, `energy.unit_consumption_drift`,
+  `energy.total_consumption`;
+- `energy.analyze_twin`, `_stop_delay`, `_unit_drift`, `_tou_targets`, `_base_load`,
+  `_baseline` (analyses/).
+Scheduled reports (`reports:`, schedule.py) are written to `<config>/reports/` and mailed
+through notify. On the command line: `plantpulse report tou` and `plantpulse report energy`
+(cli.py). Config: config.py, options.py, billing_config.py, tariff.py, tree.py.
 """
 
 from __future__ import annotations
