@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any, Final
 import voluptuous as vol
 
 from plantpulse.core.config import validation as cv
+from plantpulse.core.config.errors import ConfigIssue
 from plantpulse.core.hub import StopStage
 from plantpulse.integrations.modbus.connection import Line, LineSettings
 from plantpulse.integrations.modbus.const import (
@@ -66,6 +67,8 @@ from plantpulse.integrations.modbus.profiles import BUILTIN_DIR, Profile, load_p
 from plantpulse.integrations.modbus.spec import VALUE_FIELDS, ValueSpec, value_spec
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from plantpulse.core.hub import Hub
 
 _LOGGER = logging.getLogger(__name__)
@@ -197,14 +200,34 @@ def _values(device: dict[str, Any], profile: Profile | None) -> list[ValueSpec]:
     return values
 
 
+def validate_config(
+    config_dir: Path, config: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[ConfigIssue]]:
+    """Check the profiles devices name against the profile files (the loader runs this after
+    CONFIG_SCHEMA, so `check-config` reports them); such devices are left out."""
+    profiles, errors = load_profiles([BUILTIN_DIR, config_dir / USER_PROFILES_DIR])
+    issues = [ConfigIssue(DOMAIN, error) for error in errors]
+    for line_config in config:
+        kept = []
+        for device in line_config[CONF_DEVICES]:
+            profile_id = device.get(CONF_PROFILE)
+            if profile_id is None or profile_id in profiles:
+                kept.append(device)
+                continue
+            issues.append(ConfigIssue(DOMAIN, (
+                f"device {device['name']} on {line_config['name']}: no profile "
+                f"{profile_id!r}; known profiles: {', '.join(sorted(profiles))} (add your own "
+                f"as {USER_PROFILES_DIR}/{profile_id}.yaml)")))
+        line_config[CONF_DEVICES] = kept
+    return config, issues
+
+
 async def async_setup(hub: Hub, config: list[dict[str, Any]]) -> bool:
     """Open the lines, create every device's entities and start polling."""
-    profiles, errors = await hub.async_add_executor_job(
+    # Broken profile files and unknown profiles were reported by validate_config.
+    profiles, _errors = await hub.async_add_executor_job(
         load_profiles, [BUILTIN_DIR, hub.path(USER_PROFILES_DIR)]
     )
-    for error in errors:
-        _LOGGER.error("%s", error)
-        hub.notifications.async_create(error, "Modbus profile")
     devices: list[ModbusDevice] = []
     for line_config in config:
         line = Line(LineSettings(
@@ -217,17 +240,8 @@ async def async_setup(hub: Hub, config: list[dict[str, Any]]) -> bool:
         ))
         hub.async_on_stop(line.close, StopStage.INTEGRATIONS)
         for device_config in line_config[CONF_DEVICES]:
-            profile = None
-            if (profile_id := device_config.get(CONF_PROFILE)) is not None:
-                profile = profiles.get(profile_id)
-                if profile is None:
-                    message = (f"Modbus device {device_config['name']} on {line.name}: no "
-                               f"profile {profile_id!r}; known profiles: "
-                               f"{', '.join(sorted(profiles))} (add your own as "
-                               f"{USER_PROFILES_DIR}/{profile_id}.yaml)")
-                    _LOGGER.error("%s", message)
-                    hub.notifications.async_create(message, "Modbus")
-                    continue
+            profile_id = device_config.get(CONF_PROFILE)
+            profile = profiles[profile_id] if profile_id is not None else None
             device = ModbusDevice(
                 hub, line, device_config["name"], device_config["device_id"],
                 _values(device_config, profile),

@@ -4,6 +4,7 @@ a site adds."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -143,3 +144,16 @@ async def test_site_profiles_add_and_extend(hub_factory, meter_server: MeterSimu
     assert any("broken.yaml" in message and "65535" in message for message in messages)
     assert any("no profile 'no_such_meter'" in message and "chint_dtsu666" in message
                for message in messages)
+
+
+def test_check_config_reports_an_unknown_profile(tmp_path: Path) -> None:
+    from tests.conftest import write_config
+    from tests.core.test_cli import plantpulse
+
+    write_config(tmp_path, (
+        "modbus:\n  - name: gateway\n    host: 127.0.0.1\n    port: 5020\n    devices:\n"
+        "      - {name: 1号进线, device_id: 1, profile: chint_dtsu667}\n"))
+    result = plantpulse("check-config", "--config", str(tmp_path))
+    assert result.returncode == 1, result.stdout
+    assert "no profile 'chint_dtsu667'" in result.stdout
+    assert "chint_dtsu666" in result.stdout
