@@ -99,7 +99,7 @@ class ManualMeter(EnteredSensor):
         """Check a reading against its neighbours in time and write it."""
         ts = at.timestamp()
         before, after = self.log.before(ts), self.log.after(ts)
-        when = at.isoformat()
+        when = at.astimezone(self.hub.site.tz).isoformat()  # as _time() gives the others
         if after is not None and after.mark != MARK_REPLACED and reading > after.value:
             raise ServiceValidationError(
                 f"{self.entity_id}: reading {reading:g} at {when} is above the later reading "
