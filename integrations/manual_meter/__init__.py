@@ -148,6 +148,7 @@ async def async_setup(hub: Hub, config: dict[str, Any]) -> bool:
                 f"{', '.join(sorted(by_id)) or 'none configured'})")
         at = (parse_time(hub, call.data[ATTR_TIME]) if ATTR_TIME in call.data
               else hub.clock.now())
+        meter.async_set_context(call.context)  # the state change says who entered it
         meter.async_record(call.data[ATTR_READING], at, call.data[ATTR_REPLACED],
                            call.data.get(ATTR_PREVIOUS_FINAL))
 

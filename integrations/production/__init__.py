@@ -116,6 +116,7 @@ async def async_setup(hub: Hub, config: dict[str, Any]) -> bool:
                 f"{', '.join(sorted(by_id)) or 'none configured'})")
         at = (parse_time(hub, call.data[ATTR_TIME]) if ATTR_TIME in call.data
               else hub.clock.now())
+        output.async_set_context(call.context)  # the state change says who entered it
         if ATTR_QUANTITY in call.data:
             output.async_add_quantity(call.data[ATTR_QUANTITY], at)
         else:

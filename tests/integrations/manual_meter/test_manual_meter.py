@@ -146,3 +146,14 @@ async def test_rest_through_the_services_api(hub_factory: HubFactory) -> None:
             assert "below the previous reading 50" in (await response.json())["message"]
     state = hub.states.get("sensor.water_main")
     assert state is not None and state.state == "50.0"
+
+
+async def test_the_reading_says_who_entered_it(hub_factory: HubFactory) -> None:
+    from plantpulse.core.events import Context
+
+    hub = await hub_factory(CONFIG, clock=ManualClock(NOW))
+    entered = Context(user_id="user-meter-reader")
+    await hub.services.async_call("manual_meter", "record_reading",
+                                  {"entity_id": "sensor.water_main", "reading": 42.0},
+                                  context=entered)
+    assert hub.states.get("sensor.water_main").context is entered
