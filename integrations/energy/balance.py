@@ -63,14 +63,27 @@ BALANCE_SCHEMA: Final = vol.Schema({
 
 
 def balanced_nodes(config: EnergyConfig) -> dict[str, list[str]]:
-    """Each node with children of its own energy type, and those children."""
+    """Each node with children of its own energy type, and those children.
+
+    A virtual child computed from its own parent (`other = site - ws1 - ws2`) is left out:
+    it is the remainder by construction, so with it the loss would always be 0.
+    """
     found = {}
     for node_id, node in config.nodes.items():
         same = [child for child in node.children
-                if config.nodes[child].energy_type == node.energy_type]
+                if config.nodes[child].energy_type == node.energy_type
+                and not _derived_from(config, child, node_id)]
         if same:
             found[node_id] = same
     return found
+
+
+def _derived_from(config: EnergyConfig, node_id: str, ancestor: str) -> bool:
+    """Whether virtual `node_id` is computed, directly or through other virtual nodes, from
+    `ancestor`."""
+    virtual = config.nodes[node_id].virtual
+    return virtual is not None and any(
+        name == ancestor or _derived_from(config, name, ancestor) for name in virtual.names)
 
 
 def parse_range(text: str, step: str, zone: Any) -> Span:

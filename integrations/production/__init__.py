@@ -56,10 +56,11 @@ OUTPUT_SCHEMA: Final = vol.Schema({
 CONFIG_SCHEMA: Final = vol.Schema({cv.slug: OUTPUT_SCHEMA})
 
 _AMOUNT: Final = vol.All(vol.Coerce(float), vol.Range(min=0, msg="must be a number >= 0"))
+_ONE_AMOUNT: Final = "give 'quantity' (produced since the last entry) or 'counter', not both"
 RECORD_SCHEMA: Final = vol.All(vol.Schema({
     vol.Required(ATTR_ENTITY_ID): cv.entity_id,
-    vol.Exclusive(ATTR_QUANTITY, "amount"): _AMOUNT,
-    vol.Exclusive(ATTR_COUNTER, "amount"): _AMOUNT,
+    vol.Exclusive(ATTR_QUANTITY, "amount", msg=_ONE_AMOUNT): _AMOUNT,
+    vol.Exclusive(ATTR_COUNTER, "amount", msg=_ONE_AMOUNT): _AMOUNT,
     vol.Optional(ATTR_TIME): vol.Any(str, datetime),
 }), vol.Any(vol.Schema({vol.Required(ATTR_QUANTITY): object}, extra=vol.ALLOW_EXTRA),
             vol.Schema({vol.Required(ATTR_COUNTER): object}, extra=vol.ALLOW_EXTRA),

@@ -163,3 +163,17 @@ async def test_daily_check_raises_and_clears_the_alarm(hub_factory: HubFactory) 
     await hub.async_block_till_done()
     assert alarms.get("energy_balance_workshop_1") is None
     assert alarms.active() == []
+
+
+def test_a_remainder_child_is_left_out_of_the_balance() -> None:
+    """`rest = main - press` is the remainder by construction: with it the loss is always 0."""
+    from plantpulse.integrations.energy.balance import balanced_nodes
+    from plantpulse.integrations.energy.config import CONFIG_SCHEMA
+
+    energy = CONFIG_SCHEMA({"meters": [{
+        "id": "main", "level": "site", "entity": "sensor.main_kwh", "children": [
+            {"id": "press", "level": "line", "entity": "sensor.press_kwh"},
+            {"id": "paint", "level": "line", "entity": "sensor.paint_kwh"},
+            {"id": "rest", "level": "line", "virtual": {"difference": ["main", "press"]}},
+        ]}]})
+    assert balanced_nodes(energy) == {"main": ["press", "paint"]}
