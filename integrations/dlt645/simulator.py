@@ -6,7 +6,9 @@ reads (11H) of the values it holds, splits long answers into follow-up frames (B
 can be told to fail: stay silent, refuse data (D1H with an error byte) or damage checksums.
 The gateway can send garbage before its answers.
 
-    python -m plantpulse.integrations.dlt645.simulator --port 8899 --meter 000012345678
+    python -m plantpulse.integrations.dlt645.simulator --port 8899 --meter 000012345678 --kw 40
+
+Run like that, each meter draws `--kw` kW: its energy registers grow every second.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ _LOGGER = logging.getLogger(__name__)
 
 ITEMS: dict[str, DataItem] = {item.key: item for items in GROUPS.values() for item in items}
 NO_SUCH_DATA = 0x02
+MAX_METER_KW = 80.0  # total active power is XX.XXXX kW with a sign bit
 
 
 @dataclass
@@ -223,25 +226,32 @@ class PtySimulator:
         os.close(self._slave)
 
 
-async def _run(port: int, addresses: list[str]) -> None:
+async def _run(port: int, addresses: list[str], kw: float) -> None:
     bus = MeterBus()
+    meters = []
     for number, address in enumerate(addresses):
         meter = bus.add(SimulatedMeter(address))
         meter.set_many({
-            "energy_total": 1206.42 + number, "energy_import": 1206.42 + number,
-            "energy_import_sharp": 101.5, "energy_import_peak": 402.25,
-            "energy_import_flat": 352.17, "energy_import_valley": 350.5,
             "energy_export": 0.0, "voltage_a": 229.8, "voltage_b": 230.4, "voltage_c": 231.0,
-            "current_a": 12.345, "current_b": 12.1, "current_c": 11.98, "power": 8.3456,
+            "current_a": 12.345, "current_b": 12.1, "current_c": 11.98,
             "reactive_power": 1.2, "apparent_power": 8.43, "power_factor": 0.985,
             "frequency": 50.01,
         })
+        meters.append((meter, {"energy_import_sharp": 101.5, "energy_import_peak": 402.25,
+                               "energy_import_flat": 352.17 + number,
+                               "energy_import_valley": 350.5}))
     gateway = GatewaySimulator(bus)
     await gateway.async_start("0.0.0.0", port)
     print(f"DL/T 645 gateway simulator on port {gateway.port} with meters "
-          f"{', '.join(bus.meters)}; Ctrl+C stops it")
+          f"{', '.join(bus.meters)} drawing {kw:g} kW each; Ctrl+C stops it")
     try:
-        await asyncio.Event().wait()
+        while True:  # the meters consume: `kw` counted into the flat tariff every second
+            for meter, tariffs in meters:
+                tariffs["energy_import_flat"] += kw / 3600
+                total = sum(tariffs.values())
+                meter.set_many({**tariffs, "energy_total": total, "energy_import": total,
+                                "power": kw})
+            await asyncio.sleep(1)
     finally:
         await gateway.async_stop()
 
@@ -252,9 +262,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8899, help="TCP port (default 8899)")
     parser.add_argument("--meter", action="append", default=[], metavar="ADDRESS",
                         help="a meter address (12 digits); repeat for more meters")
+    parser.add_argument("--kw", type=float, default=8.3456,
+                        help="the load each meter draws: its energy grows by it (default 8.3456)")
     args = parser.parse_args(argv)
+    if not 0 <= args.kw < MAX_METER_KW:
+        parser.error(f"--kw: a meter shows at most {MAX_METER_KW - 0.0001:g} kW (XX.XXXX); "
+                     "larger loads are read through CTs: set ct_ratio in the hub")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_run(args.port, args.meter or ["000012345678"]))
+        asyncio.run(_run(args.port, args.meter or ["000012345678"], args.kw))
     return 0
 
 
