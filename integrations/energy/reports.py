@@ -5,8 +5,10 @@ A report covers a local day (rows per hour), month (rows per day) or year (rows 
 in the site's time zone: amount, cost, standard coal and the time-of-use split of the node,
 each row's amount and cost per period, and the node's children with their share. Data and
 rules are those of the monthly TOU report (report.py, cost.py): 5-minute statistics where
-kept, hourly otherwise, virtual nodes computed per tariff segment. Unit consumption is not
-in these reports yet: it runs by production day (unit_consumption.py and its services).
+kept, hourly otherwise, virtual nodes computed per tariff segment. The unit consumption
+indicators that count the node's energy are added over the production days of the period
+(`unit_consumption`: energy, output, kWh/t or the like, quota and variance); production
+days may start at e.g. 08:00 (shifts.py), so those figures are not cut at midnight.
 
 As JSON (the `energy.energy_report` service), CSV and Excel (Chinese headers when the site
 language is zh-CN).
@@ -51,6 +53,7 @@ from plantpulse.integrations.energy.report import (
 from plantpulse.integrations.energy.standards import kgce_per_unit
 from plantpulse.integrations.energy.tariff import Segments, Tariff, TariffError
 from plantpulse.integrations.energy.tree import meters_below
+from plantpulse.integrations.energy.unit_consumption import async_slot_figures, figures
 
 if TYPE_CHECKING:
     from plantpulse.core.hub import Hub
@@ -295,6 +298,8 @@ async def async_energy_report(executor: Executor, source: StatisticsSource,
                           if total and child.energy_type == node.energy_type else None),
         })
     return {
+        "unit_consumption": await _async_unit_consumption(executor, source, config, node_id,
+                                                          span),
         "node": node_id,
         "name": node.name,
         "entity_id": node.entity_id,
@@ -317,6 +322,31 @@ async def async_energy_report(executor: Executor, source: StatisticsSource,
     }
 
 
+async def _async_unit_consumption(executor: Executor, source: StatisticsSource,
+                                  config: EnergyConfig, node_id: str,
+                                  span: Span) -> list[dict[str, Any]]:
+    """The unit consumption indicators that count this node's energy, over the production
+    days of the span (a production day may start at e.g. 08:00, so these figures run from
+    the first day's start to the last day's end, not midnight to midnight)."""
+    last_day = span.end - timedelta(days=1)
+    slots = config.shifts.slots(span.first, last_day, span.zone)
+    found = []
+    for indicator in config.unit_consumption.values():
+        if node_id not in indicator.energy:
+            continue
+        data = await async_slot_figures(executor, source, config, indicator.energy,
+                                        indicator.output, slots, indicator.basis)
+        found.append({
+            "indicator": indicator.indicator_id, "name": indicator.name,
+            "product": indicator.product,
+            "unit": f"{data.energy_unit}/{indicator.output_unit or 't'}",
+            "production_days": [span.first.isoformat(), last_day.isoformat()],
+            "quota": indicator.quota, "approximate": data.approximate,
+            **figures(float(data.energy.sum()), float(data.output.sum()), indicator.quota),
+        })
+    return found
+
+
 # CSV and Excel -------------------------------------------------------------------------------
 
 _WORDS: Final = {
@@ -325,7 +355,9 @@ _WORDS: Final = {
         "tce": "折标准煤(tce)", "tou": "时段", "share": "占比(%)", "target": "目标占比(%)",
         "time": "时间", "child": "下级节点", "total": "合计", "summary": "汇总",
         "detail": "明细", "children": "下级", "day": "日报", "month": "月报", "year": "年报",
-        "incomplete": "数据不全",
+        "incomplete": "数据不全", "indicator": "单耗指标", "energy": "能耗",
+        "output": "产量", "unit_consumption": "单耗", "quota": "定额",
+        "variance": "偏差(%)",
         "approximate": "注: 部分小时仅有小时统计且跨越时段边界, 已按时间比例拆分 (近似值)",
     },
     "en": {
@@ -333,7 +365,9 @@ _WORDS: Final = {
         "tce": "tce", "tou": "period", "share": "share_pct", "target": "target_pct",
         "time": "time", "child": "child", "total": "total", "summary": "summary",
         "detail": "detail", "children": "children", "day": "daily", "month": "monthly",
-        "year": "yearly", "incomplete": "incomplete data",
+        "year": "yearly", "incomplete": "incomplete data", "indicator": "indicator",
+        "energy": "energy", "output": "output", "unit_consumption": "unit consumption",
+        "quota": "quota", "variance": "variance_pct",
         "approximate": "note: some hours with only hourly statistics span a period change "
                        "and were split in proportion to time (approximate)",
     },
@@ -401,6 +435,17 @@ def report_sections(report: Mapping[str, Any], language: str) -> list[tuple[str,
     sections = [(words["summary"], summary), (words["detail"], detail)]
     if report["children"]:
         sections.append((words["children"], children))
+    if report["unit_consumption"]:
+        unit_table: list[list[Any]] = [[words["indicator"], words["energy"], words["output"],
+                                        words["unit_consumption"], words["quota"],
+                                        words["variance"]]]
+        for item in report["unit_consumption"]:
+            unit_table.append([
+                f"{item['name']} ({item['unit']})", item["energy"], item["output"],
+                "" if item["unit_consumption"] is None else item["unit_consumption"],
+                "" if item["quota"] is None else item["quota"],
+                "" if item["variance_pct"] is None else item["variance_pct"]])
+        sections.append((words["unit_consumption"], unit_table))
     return sections
 
 

@@ -261,3 +261,31 @@ notify:
     await clock.advance(60)
     await hub.async_block_till_done()
     assert [item["date"] for item in generated] == ["2026-03", "2026-04"]
+
+
+async def test_unit_consumption_of_the_node_in_its_reports(hub_factory: HubFactory) -> None:
+    """Line A's kWh per tonne over the production days of the month (they start at 00:00
+    here), from its meter and an output counter imported with it."""
+    hub = await hub_factory(config(
+        "  unit_consumption:\n"
+        "    - {id: line_a_unit, name: A线电单耗, energy: line_a, output: sensor.line_a_t,"
+        " quota: 4.0}\n"))
+    assert not hub.config_issues, hub.config_issues
+    await load(hub)
+    recorder = get_recorder(hub)
+    assert recorder is not None
+    await async_import(recorder, [
+        ImportRow("sensor.line_a_t", moment + timedelta(hours=1), 2.0, "interval")
+        for moment in hours(FIRST, END)], unit="t")
+
+    month = await report(hub, "month", "2026-02", node="line_a")
+    [unit] = month["unit_consumption"]
+    assert (unit["indicator"], unit["unit"], unit["quota"]) == ("line_a_unit", "kWh/t", 4.0)
+    assert unit["production_days"] == ["2026-02-01", "2026-02-28"]
+    assert unit["energy"] == pytest.approx(10.0 * 24 * 28)
+    assert unit["output"] == pytest.approx(2.0 * 24 * 28)
+    assert unit["unit_consumption"] == pytest.approx(5.0)
+    assert unit["variance_pct"] == pytest.approx(25.0)
+    assert (await report(hub, "month", "2026-02"))["unit_consumption"] == []  # site: none
+    tables = report_csv(month, "zh-CN")
+    assert "# 单耗" in tables and "A线电单耗 (kWh/t),6720.0,1344.0,5.0,4.0,25.0" in tables
