@@ -49,9 +49,10 @@ class RunningHub:
         deadline = time.monotonic() + 60
         async with aiohttp.ClientSession() as session:
             while time.monotonic() < deadline:
-                try:
-                    async with session.get(f"{self.base}/api/", headers=_auth(token)) as reply:
-                        if reply.status == 200:
+                try:  # http answers first; the rest of the hub (recorder...) follows
+                    async with session.get(f"{self.base}/api/config",
+                                           headers=_auth(token)) as reply:
+                        if reply.status == 200 and (await reply.json())["state"] == "RUNNING":
                             return
                 except aiohttp.ClientConnectionError:
                     pass
@@ -113,15 +114,8 @@ async def test_new_user_flow(hub_process: RunningHub) -> None:
             config = await reply.json()
         assert (config["time_zone"], config["currency"], config["language"]) == (
             "Asia/Shanghai", "CNY", "zh-CN")
-        # The API answers as soon as http is up; the demo's entities follow (later on a
-        # loaded machine, where CI saw a 404 here).
-        async with asyncio.timeout(30):
-            while True:
-                async with session.get(f"{base}/api/states/{POWER}") as reply:
-                    if reply.status == 200:
-                        state = await reply.json()
-                        break
-                await asyncio.sleep(0.2)
+        async with session.get(f"{base}/api/states/{POWER}") as reply:
+            state = await reply.json()
         assert state["attributes"]["unit_of_measurement"] == "kW"
         assert state["attributes"]["simulated"] is True
         async with session.get(f"{base}/api/states/sensor.nope") as reply:

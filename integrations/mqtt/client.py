@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -117,6 +118,11 @@ class MqttConnection:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        del client  # so the collection below can finish it
+        # A paho client cancelled mid-connect keeps its sockets until it is collected, and
+        # then closes them through this loop (aiomqtt issue #377): collect it while the loop
+        # still runs, not at some later moment when it is closed.
+        gc.collect()
         self._set_connected(False)
 
     async def _async_run(self) -> None:
