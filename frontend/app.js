@@ -13,6 +13,7 @@ import { Store } from "./lib/store.js";
 import { mountLogin } from "./views/login.js";
 import { isConfigProblem, mountNotifications } from "./views/notifications.js";
 import "./views/states.js";
+import "./views/alarms.js";
 
 const REGISTRY_EVENTS = [
   "area_registry_updated", "device_registry_updated", "entity_registry_updated",
@@ -172,13 +173,32 @@ function mountShell(container, { auth, connection, store }) {
     countdown = connection.status === "reconnecting" ? setInterval(renderConnection, 1000) : null;
   };
 
-  let simulatedFrame = null;
+  let liveFrame = null;
   const renderSimulated = () => {
-    simulatedFrame = null;
     const badge = header.querySelector(".sim-badge");
     const count = store.countSimulated();
     badge.hidden = count === 0;
     badge.title = t("simulated.title", { count });
+  };
+
+  // A view's `badge(store)` ({count, urgent, title}) shows on its nav entry while count > 0.
+  const renderViewBadges = () => {
+    for (const link of header.querySelectorAll(".views-nav a[data-view]")) {
+      const view = registeredViews().find((item) => item.id === link.dataset.view);
+      const badge = link.querySelector(".nav-badge");
+      if (!view?.badge || !badge) continue;
+      const { count, urgent, title } = view.badge(store);
+      badge.hidden = !(count > 0);
+      badge.textContent = String(count);
+      badge.classList.toggle("is-urgent", Boolean(urgent));
+      link.title = count > 0 ? title : "";
+    }
+  };
+
+  const renderLive = () => {
+    liveFrame = null;
+    renderSimulated();
+    renderViewBadges();
   };
 
   const renderNotices = () => {
@@ -196,7 +216,7 @@ function mountShell(container, { auth, connection, store }) {
   };
 
   const renderHeader = () => {
-    const views = registeredViews();
+    const views = registeredViews().filter((view) => view.available?.(store) ?? true);
     const configured = store.config?.name || store.config?.location_name || "";
     const siteName = configured === "PlantPulse" ? "" : configured;
     replaceChildren(
@@ -218,8 +238,10 @@ function mountShell(container, { auth, connection, store }) {
               {
                 href: Router.href(view),
                 "aria-current": router.current === view ? "page" : false,
+                dataset: { view: view.id },
               },
               t(view.titleKey),
+              view.badge && h("span", { class: "nav-badge", hidden: true }),
             ),
           ),
         ),
@@ -250,6 +272,7 @@ function mountShell(container, { auth, connection, store }) {
     );
     renderConnection();
     renderSimulated();
+    renderViewBadges();
     renderNotices();
     renderBanner();
   };
@@ -266,7 +289,7 @@ function mountShell(container, { auth, connection, store }) {
     store.subscribe(({ structure, states, notifications }) => {
       if (structure) renderHeader();
       else if (notifications) renderNotices();
-      else if (states.size) simulatedFrame ??= requestAnimationFrame(renderSimulated);
+      else if (states.size) liveFrame ??= requestAnimationFrame(renderLive);
     }),
     mountNotifications(notices, { store, connection }),
   ];
@@ -278,7 +301,7 @@ function mountShell(container, { auth, connection, store }) {
     connection.stop();
     router.stop();
     clearInterval(countdown);
-    cancelAnimationFrame(simulatedFrame);
+    cancelAnimationFrame(liveFrame);
     session.stop();
     for (const stop of stops) stop();
     container.replaceChildren();
