@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
@@ -84,7 +85,7 @@ def compile_data(value: Any) -> Callable[[Hub, Mapping[str, Any]], Any]:
     return lambda hub, variables: render_complex(value, hub, variables)
 
 
-class StepBase:
+class StepBase(ABC):
     """Trace recording and error handling around an action's `execute`."""
 
     __slots__ = ("continue_on_error", "path")
@@ -93,9 +94,9 @@ class StepBase:
         self.path = path
         self.continue_on_error = bool(config.get(CONF_CONTINUE_ON_ERROR))
 
+    @abstractmethod
     def execute(self, run: Run, variables: Variables, step: TraceStep) -> Pending:
         """Do the action's work; None when done, else a coroutine that finishes it."""
-        raise NotImplementedError
 
     def __call__(self, run: Run, variables: Variables) -> Pending:
         step = run.trace.add_step(self.path)

@@ -328,12 +328,14 @@ async def _async_unit_consumption(executor: Executor, source: StatisticsSource,
     """The unit consumption indicators that count this node's energy, over the production
     days of the span (a production day may start at e.g. 08:00, so these figures run from
     the first day's start to the last day's end, not midnight to midnight)."""
+    indicators = [indicator for indicator in config.unit_consumption.values()
+                  if node_id in indicator.energy]
+    if not indicators:
+        return []
     last_day = span.end - timedelta(days=1)
     slots = config.shifts.slots(span.first, last_day, span.zone)
     found = []
-    for indicator in config.unit_consumption.values():
-        if node_id not in indicator.energy:
-            continue
+    for indicator in indicators:
         data = await async_slot_figures(executor, source, config, indicator.energy,
                                         indicator.output, slots, indicator.basis)
         found.append({

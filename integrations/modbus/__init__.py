@@ -203,8 +203,9 @@ def _values(device: dict[str, Any], profile: Profile | None) -> list[ValueSpec]:
 def validate_config(
     config_dir: Path, config: list[dict[str, Any]]
 ) -> tuple[list[dict[str, Any]], list[ConfigIssue]]:
-    """Check the profiles devices name against the profile files (the loader runs this after
-    CONFIG_SCHEMA, so `check-config` reports them); such devices are left out."""
+    """Resolve the profiles devices name from the profile files, once (the loader runs this
+    after CONFIG_SCHEMA, so `check-config` reports unknown ones; such devices are left out).
+    A device's `profile` becomes the Profile itself."""
     profiles, errors = load_profiles([BUILTIN_DIR, config_dir / USER_PROFILES_DIR])
     issues = [ConfigIssue(DOMAIN, error) for error in errors]
     for line_config in config:
@@ -212,6 +213,8 @@ def validate_config(
         for device in line_config[CONF_DEVICES]:
             profile_id = device.get(CONF_PROFILE)
             if profile_id is None or profile_id in profiles:
+                if profile_id is not None:
+                    device[CONF_PROFILE] = profiles[profile_id]
                 kept.append(device)
                 continue
             issues.append(ConfigIssue(DOMAIN, (
@@ -224,10 +227,6 @@ def validate_config(
 
 async def async_setup(hub: Hub, config: list[dict[str, Any]]) -> bool:
     """Open the lines, create every device's entities and start polling."""
-    # Broken profile files and unknown profiles were reported by validate_config.
-    profiles, _errors = await hub.async_add_executor_job(
-        load_profiles, [BUILTIN_DIR, hub.path(USER_PROFILES_DIR)]
-    )
     devices: list[ModbusDevice] = []
     for line_config in config:
         line = Line(LineSettings(
@@ -240,8 +239,7 @@ async def async_setup(hub: Hub, config: list[dict[str, Any]]) -> bool:
         ))
         hub.async_on_stop(line.close, StopStage.INTEGRATIONS)
         for device_config in line_config[CONF_DEVICES]:
-            profile_id = device_config.get(CONF_PROFILE)
-            profile = profiles[profile_id] if profile_id is not None else None
+            profile: Profile | None = device_config.get(CONF_PROFILE)  # validate_config's
             device = ModbusDevice(
                 hub, line, device_config["name"], device_config["device_id"],
                 _values(device_config, profile),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -88,7 +89,7 @@ def shown(payload: bytes) -> str:
     return text + ("..." if len(payload) > _SHOWN_PAYLOAD else "")
 
 
-class MqttEntity(Entity):
+class MqttEntity(Entity, ABC):
     """Base of MQTT sensors and binary sensors: subclasses turn a payload value into a state.
 
     Subclasses implement `_convert` (payload value to native value, raising PayloadError for
@@ -222,13 +223,13 @@ class MqttEntity(Entity):
 
     # Values -------------------------------------------------------------------------------
 
+    @abstractmethod
     def _convert(self, value: Any) -> Any:
         """The native value of a payload value; raises PayloadError for garbage."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _swap_value(self, value: Any) -> Any:
         """Set the native value; return the previous one."""
-        raise NotImplementedError
 
     def _on_state(self, message: ReceivedMessage) -> None:
         try:

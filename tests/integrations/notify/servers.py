@@ -16,6 +16,7 @@ import hmac
 import json
 import re
 import urllib.parse
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -27,15 +28,16 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from tests.conftest import free_port
 
 
-class _WebServer:
+class _WebServer(ABC):
     """An aiohttp app on 127.0.0.1:`port`, started and stopped by the test."""
 
     def __init__(self, port: int | None = None) -> None:
         self.port = port or free_port()
         self._runner: web.AppRunner | None = None
 
+    @abstractmethod
     def routes(self, app: web.Application) -> None:
-        raise NotImplementedError
+        """Add the server's routes to `app`."""
 
     async def start(self) -> None:
         app = web.Application()
